@@ -1,0 +1,61 @@
+"""Dataset summaries: sizes, predicates and classes with counts, computed by SPARQL over the dataset itself."""
+
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+
+from ..models import ClassCount, Dataset, DatasetSummary, PredicateCount
+from .sources import dataset_select
+
+MAX_LISTED = 5000  # predicates or classes kept per dataset; beyond that the summary says "at least"
+
+COUNTS = "SELECT (COUNT(*) AS ?t) (COUNT(DISTINCT ?s) AS ?s_) (COUNT(DISTINCT ?o) AS ?o_) WHERE { ?s ?p ?o }"
+PREDICATES = f"SELECT ?p (COUNT(*) AS ?n) WHERE {{ ?s ?p ?o }} GROUP BY ?p ORDER BY DESC(?n) LIMIT {MAX_LISTED}"
+CLASSES = (
+    "SELECT ?c (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a ?c } GROUP BY ?c ORDER BY DESC(?n) "
+    f"LIMIT {MAX_LISTED}"
+)
+
+
+@dataclass
+class SummaryData:
+    triples: int = 0
+    distinct_subjects: int = 0
+    distinct_objects: int = 0
+    predicates: list[tuple[str, int]] = field(default_factory=list)
+    classes: list[tuple[str, int]] = field(default_factory=list)
+
+
+def summary_compute(*, dataset: Dataset) -> SummaryData:
+    counts = dataset_select(dataset, COUNTS)
+    row = counts[0] if counts else {}
+    return SummaryData(
+        triples=int(row.get("t", 0) or 0),
+        distinct_subjects=int(row.get("s_", 0) or 0),
+        distinct_objects=int(row.get("o_", 0) or 0),
+        predicates=[(r["p"], int(r["n"])) for r in dataset_select(dataset, PREDICATES) if "p" in r],
+        classes=[(r["c"], int(r["n"])) for r in dataset_select(dataset, CLASSES) if "c" in r],
+    )
+
+
+@transaction.atomic
+def summary_store(*, dataset: Dataset, data: SummaryData) -> DatasetSummary:
+    summary, _ = DatasetSummary.objects.update_or_create(
+        dataset=dataset,
+        defaults={
+            "triples": data.triples,
+            "distinct_subjects": data.distinct_subjects,
+            "distinct_objects": data.distinct_objects,
+            "computed_at": timezone.now(),
+        },
+    )
+    PredicateCount.objects.filter(dataset=dataset).delete()
+    ClassCount.objects.filter(dataset=dataset).delete()
+    PredicateCount.objects.bulk_create(PredicateCount(dataset=dataset, iri=i, triples=n) for i, n in data.predicates)
+    ClassCount.objects.bulk_create(ClassCount(dataset=dataset, iri=i, instances=n) for i, n in data.classes)
+    return summary
+
+
+def summary_refresh(*, dataset: Dataset) -> DatasetSummary:
+    return summary_store(dataset=dataset, data=summary_compute(dataset=dataset))
