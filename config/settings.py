@@ -44,6 +44,10 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "marketplace.accounts",
     "marketplace.catalog",
+    # (apps added below by their issues)
+    "modelhub",
+    "marketplace.market",
+    "marketplace.money",
 ]
 
 MIDDLEWARE = [
@@ -97,6 +101,7 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "catalog:home"
 LOGOUT_REDIRECT_URL = "catalog:home"
 
+FORMS_URLFIELD_ASSUME_HTTPS = True
 LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -160,6 +165,8 @@ if CELERY_BROKER_URL == "filesystem://":
     }
 CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND") or None
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+# Tests run one worker per test process, each on its own queue (and test database).
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "celery")
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
@@ -201,3 +208,32 @@ if not DEBUG:
     SESSION_COOKIE_HTTPONLY = True
     SECURE_CONTENT_TYPE_NOSNIFF = True
     X_FRAME_OPTIONS = "DENY"
+
+# --- marketplace.money: wallets, ledger, Stripe top-ups, payouts ---
+MARKETPLACE_CURRENCY = os.environ.get("MARKETPLACE_CURRENCY", "EUR")
+MARKETPLACE_CURRENCY_EXPONENT = env_int("MARKETPLACE_CURRENCY_EXPONENT", 2)
+MARKETPLACE_FEE_PERCENT = os.environ.get("MARKETPLACE_FEE_PERCENT", "10")  # until an operator sets one in the admin
+STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
+STRIPE_PUBLISHABLE_KEY = os.environ.get("STRIPE_PUBLISHABLE_KEY", "")
+STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
+STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "https://api.stripe.com")
+# Test-payment mode (top-ups succeed at once, no money moved): default on only without Stripe keys;
+# never active when DEBUG is off and Stripe keys are set, whatever this says.
+MONEY_TEST_PAYMENTS = env_bool("MONEY_TEST_PAYMENTS") if os.environ.get("MONEY_TEST_PAYMENTS") else None
+MONEY_PAYOUT_TRANSFERS = os.environ.get("MONEY_PAYOUT_TRANSFERS", "marketplace.money.gateway.StripeConnectTransfers")
+MONEY_EARNINGS_HOLD_DAYS = env_int("MONEY_EARNINGS_HOLD_DAYS", 7)
+MONEY_TOPUP_MIN = env_int("MONEY_TOPUP_MIN", 100)
+MONEY_TOPUP_MAX = env_int("MONEY_TOPUP_MAX", 1_000_000)
+MONEY_TOPUP_ABANDON_AFTER_HOURS = env_int("MONEY_TOPUP_ABANDON_AFTER_HOURS", 24)
+CELERY_BEAT_SCHEDULE["money-reconcile-topups"] = {"task": "marketplace.money.tasks.reconcile_topups", "schedule": 300.0}
+
+# Query market (marketplace.market)
+MARKET_QUOTE_TTL_SECONDS = env_int("MARKET_QUOTE_TTL_SECONDS", 900)
+MARKET_QUOTES_PER_HOUR = env_int("MARKET_QUOTES_PER_HOUR", 240)
+MARKET_ALLOCATION_TIME_LIMIT = float(os.environ.get("MARKET_ALLOCATION_TIME_LIMIT", "10"))
+MARKET_SPARQL_MAX_SECONDS = float(os.environ.get("MARKET_SPARQL_MAX_SECONDS", "120"))
+
+# Model hub (modelhub)
+MODELHUB_UPLOAD_MAX_BYTES = env_int("MODELHUB_UPLOAD_MAX_BYTES", 4 * 1024**3)
+MODELHUB_DOWNLOAD_LINK_MAX_AGE = env_int("MODELHUB_DOWNLOAD_LINK_MAX_AGE", 3600)  # seconds a signed link works
+MODELHUB_JOB_ROOT = Path(os.environ.get("MODELHUB_JOB_ROOT", VAR_DIR / "modelhub-jobs"))

@@ -11,5 +11,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(template_name="accounts/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("account/", include("marketplace.accounts.urls")),
+    path("wallet/", include("marketplace.money.urls")),
+    path("", include("modelhub.urls")),
     path("", include("marketplace.catalog.urls")),
 ]
