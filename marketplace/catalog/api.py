@@ -68,7 +68,7 @@ def summary_data(dataset: Dataset) -> dict | None:
 
 class DatasetSerializer(serializers.ModelSerializer):
     publisher = serializers.SlugRelatedField(slug_field="slug", queryset=Organisation.objects.all())
-    tags = serializers.ListField(child=serializers.CharField(max_length=64), required=False)
+    tags = serializers.ListField(child=serializers.CharField(max_length=64), required=False, write_only=True)
     endpoint_password = serializers.CharField(write_only=True, required=False, allow_blank=True)
     triples = serializers.SerializerMethodField()
 
