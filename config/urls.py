@@ -13,5 +13,6 @@ urlpatterns = [
     path("account/", include("marketplace.accounts.urls")),
     path("wallet/", include("marketplace.money.urls")),
     path("", include("modelhub.urls")),
+    path("", include("marketplace.market.urls")),
     path("", include("marketplace.catalog.urls")),
 ]

@@ -45,10 +45,27 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
     log = tmp_path_factory.mktemp("celery") / "worker.log"
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=threads", "--concurrency=4",
-             "--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
-             "-Q", settings.CELERY_TASK_DEFAULT_QUEUE],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--pool=threads",
+                "--concurrency=4",
+                "--loglevel=INFO",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "-Q",
+                settings.CELERY_TASK_DEFAULT_QUEUE,
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     wait_until(lambda: b"ready" in log.read_bytes() or process.poll() is not None, timeout=60, message="celery worker")
     if process.poll() is not None:
@@ -71,7 +88,9 @@ def make_user(db):
     from marketplace.accounts.models import User
 
     def make(username: str = "buyer", **extra):
-        user = User.objects.create_user(username=username, email=f"{username}@example.org", password="pw-Secret-123", **extra)
+        user = User.objects.create_user(
+            username=username, email=f"{username}@example.org", password="pw-Secret-123", **extra
+        )
         return user
 
     return make

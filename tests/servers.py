@@ -23,12 +23,15 @@ class OxigraphServer:
 
     def __init__(self, data_file: Path):
         self.dir = Path(tempfile.mkdtemp(prefix="oxigraph-"))
-        subprocess.run([OXIGRAPH, "load", "--location", str(self.dir), "--file", str(data_file)], check=True, capture_output=True)
+        subprocess.run(
+            [OXIGRAPH, "load", "--location", str(self.dir), "--file", str(data_file)], check=True, capture_output=True
+        )
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/query"
         self.process = subprocess.Popen(
             [OXIGRAPH, "serve-read-only", "--location", str(self.dir), "--bind", f"127.0.0.1:{self.port}"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         from tests.conftest import wait_until
 

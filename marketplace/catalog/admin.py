@@ -48,7 +48,18 @@ class DatasetAdmin(admin.ModelAdmin):
 
 @admin.register(IngestJob)
 class IngestJobAdmin(admin.ModelAdmin):
-    list_display = ("original_name", "dataset", "format", "size_bytes", "progress_percent", "triples_loaded", "status", "error_line", "created_at", "finished_at")
+    list_display = (
+        "original_name",
+        "dataset",
+        "format",
+        "size_bytes",
+        "progress_percent",
+        "triples_loaded",
+        "status",
+        "error_line",
+        "created_at",
+        "finished_at",
+    )
     list_filter = ("status", "format")
     search_fields = ("original_name", "dataset__title", "error")
     list_select_related = ("dataset",)

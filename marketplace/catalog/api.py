@@ -75,11 +75,34 @@ class DatasetSerializer(serializers.ModelSerializer):
     class Meta:
         model = Dataset
         fields = (
-            "id", "publisher", "title", "slug", "description", "licence", "tags", "kind", "status",
-            "endpoint_url", "endpoint_username", "endpoint_password", "healthy", "health_checked_at",
-            "health_message", "triples", "created_at", "updated_at",
+            "id",
+            "publisher",
+            "title",
+            "slug",
+            "description",
+            "licence",
+            "tags",
+            "kind",
+            "status",
+            "endpoint_url",
+            "endpoint_username",
+            "endpoint_password",
+            "healthy",
+            "health_checked_at",
+            "health_message",
+            "triples",
+            "created_at",
+            "updated_at",
         )
-        read_only_fields = ("slug", "status", "healthy", "health_checked_at", "health_message", "created_at", "updated_at")
+        read_only_fields = (
+            "slug",
+            "status",
+            "healthy",
+            "health_checked_at",
+            "health_message",
+            "created_at",
+            "updated_at",
+        )
 
     def get_triples(self, obj) -> int | None:
         summary = getattr(obj, "summary", None)
@@ -95,7 +118,9 @@ class DatasetSerializer(serializers.ModelSerializer):
         if self.instance is not None and "kind" in attrs and attrs["kind"] != self.instance.kind:
             raise serializers.ValidationError({"kind": "A dataset cannot change between hosted and remote."})
         if kind == Dataset.Kind.REMOTE and not attrs.get("endpoint_url", getattr(self.instance, "endpoint_url", "")):
-            raise serializers.ValidationError({"endpoint_url": "A remote dataset needs the URL of its SPARQL endpoint."})
+            raise serializers.ValidationError(
+                {"endpoint_url": "A remote dataset needs the URL of its SPARQL endpoint."}
+            )
         return attrs
 
 
@@ -123,15 +148,32 @@ class IngestJobSerializer(serializers.ModelSerializer):
     class Meta:
         model = IngestJob
         fields = (
-            "id", "dataset", "original_name", "format", "compression", "size_bytes", "bytes_done", "progress",
-            "triples_loaded", "status", "error", "error_line", "created_at", "started_at", "finished_at",
+            "id",
+            "dataset",
+            "original_name",
+            "format",
+            "compression",
+            "size_bytes",
+            "bytes_done",
+            "progress",
+            "triples_loaded",
+            "status",
+            "error",
+            "error_line",
+            "created_at",
+            "started_at",
+            "finished_at",
         )
         read_only_fields = fields
 
 
 class UploadSerializer(serializers.Serializer):
     file = serializers.FileField()
-    format = serializers.CharField(required=False, allow_blank=True, help_text="turtle, ntriples, nquads, trig, rdfxml, jsonld; default: from the file name")
+    format = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="turtle, ntriples, nquads, trig, rdfxml, jsonld; default: from the file name",
+    )
 
 
 class DatasetViewSet(viewsets.ModelViewSet):

@@ -11,7 +11,10 @@ class DatasetForm(forms.ModelForm):
     class Meta:
         model = Dataset
         fields = ("title", "description", "licence", "kind", "endpoint_url", "endpoint_username", "endpoint_password")
-        widgets = {"endpoint_password": forms.PasswordInput(render_value=True), "description": forms.Textarea(attrs={"rows": 4})}
+        widgets = {
+            "endpoint_password": forms.PasswordInput(render_value=True),
+            "description": forms.Textarea(attrs={"rows": 4}),
+        }
         help_texts = {"endpoint_url": "Only for remote datasets: the URL of your SPARQL endpoint."}
 
     def clean(self):
@@ -37,7 +40,9 @@ class UploadForm(forms.Form):
     def clean_file(self):
         upload = self.cleaned_data["file"]
         if upload.size > settings.RDF_UPLOAD_MAX_BYTES:
-            raise forms.ValidationError(f"The file is larger than the limit of {settings.RDF_UPLOAD_MAX_BYTES:,} bytes.")
+            raise forms.ValidationError(
+                f"The file is larger than the limit of {settings.RDF_UPLOAD_MAX_BYTES:,} bytes."
+            )
         return upload
 
     def clean(self):

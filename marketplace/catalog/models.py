@@ -159,6 +159,9 @@ class PredicateCount(models.Model):
     class Meta:
         ordering = ["-triples", "iri"]
 
+    def __str__(self) -> str:
+        return f"{self.iri} ({self.triples})"
+
 
 class ClassCount(models.Model):
     dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="classes")
@@ -167,3 +170,6 @@ class ClassCount(models.Model):
 
     class Meta:
         ordering = ["-instances", "iri"]
+
+    def __str__(self) -> str:
+        return f"{self.iri} ({self.instances})"

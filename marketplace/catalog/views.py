@@ -39,8 +39,14 @@ def home(request):
         "filters": filters,
         "publishers": Organisation.objects.filter(datasets__in=visible).distinct(),
         "tags": Tag.objects.filter(datasets__in=visible).distinct(),
-        "predicates": PredicateCount.objects.filter(dataset__in=visible).values_list("iri", flat=True).distinct().order_by("iri")[:300],
-        "classes": ClassCount.objects.filter(dataset__in=visible).values_list("iri", flat=True).distinct().order_by("iri")[:300],
+        "predicates": PredicateCount.objects.filter(dataset__in=visible)
+        .values_list("iri", flat=True)
+        .distinct()
+        .order_by("iri")[:300],
+        "classes": ClassCount.objects.filter(dataset__in=visible)
+        .values_list("iri", flat=True)
+        .distinct()
+        .order_by("iri")[:300],
     }
     return render(request, "catalog/home.html", context)
 
@@ -130,11 +136,15 @@ def dataset_edit(request, pk: int):
         else:
             messages.success(request, "Saved.")
             return redirect(dataset)
-    return render(request, "catalog/dataset_form.html", {"form": form, "publisher": dataset.publisher, "dataset": dataset})
+    return render(
+        request, "catalog/dataset_form.html", {"form": form, "publisher": dataset.publisher, "dataset": dataset}
+    )
 
 
 def too_large(limit: int) -> HttpResponse:
-    return HttpResponse(f"The upload is larger than the limit of {limit:,} bytes.", status=413, content_type="text/plain")
+    return HttpResponse(
+        f"The upload is larger than the limit of {limit:,} bytes.", status=413, content_type="text/plain"
+    )
 
 
 def content_length(request) -> int:

@@ -30,7 +30,9 @@ def test_publisher_member_creates_a_dataset_with_a_token(api_client, publisher):
 
 def test_a_user_cannot_create_datasets_for_someone_elses_publisher(api_client, publisher, make_user):
     client = token_client(api_client, make_user("mallory"))
-    response = client.post("/api/datasets/", {"publisher": publisher.slug, "title": "X", "kind": "hosted"}, format="json")
+    response = client.post(
+        "/api/datasets/", {"publisher": publisher.slug, "title": "X", "kind": "hosted"}, format="json"
+    )
     assert response.status_code == 403
     assert not Dataset.objects.exists()
 

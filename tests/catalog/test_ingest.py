@@ -21,7 +21,9 @@ ex:v1 a ex:Vendor ; ex:sells ex:p1, ex:p2 .
 
 
 def upload(client, dataset, name, content, **extra):
-    return client.post(reverse("catalog:upload", args=[dataset.pk]), {"file": SimpleUploadedFile(name, content), **extra})
+    return client.post(
+        reverse("catalog:upload", args=[dataset.pk]), {"file": SimpleUploadedFile(name, content), **extra}
+    )
 
 
 def run_last_job(dataset) -> IngestJob:
@@ -59,7 +61,9 @@ def test_turtle_upload_loads_and_summarises(publisher_client, hosted_dataset, is
         ("d.nt.gz", gzip.compress(b'<http://e/s> <http://e/p> "o" .\n<http://e/s> <http://e/q> <http://e/o> .\n')),
     ],
 )
-def test_every_supported_format_loads_into_the_default_graph(publisher_client, hosted_dataset, isolated_storage, name, content):
+def test_every_supported_format_loads_into_the_default_graph(
+    publisher_client, hosted_dataset, isolated_storage, name, content
+):
     assert upload(publisher_client, hosted_dataset, name, content).status_code == 302
     job = run_last_job(hosted_dataset)
     assert job.status == IngestJob.Status.SUCCEEDED, job.error

@@ -16,7 +16,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def summarised(publisher):
-    dataset = dataset_create(publisher=publisher, title="Products <b>", kind="hosted", tags=["shop"], description="All products")
+    dataset = dataset_create(
+        publisher=publisher, title="Products <b>", kind="hosted", tags=["shop"], description="All products"
+    )
     dataset.status = Dataset.Status.APPROVED
     dataset.save()
     DatasetSummary.objects.create(dataset=dataset, triples=100, distinct_subjects=10, distinct_objects=50)
@@ -28,7 +30,12 @@ def summarised(publisher):
 def test_signup_signs_the_user_in(client):
     response = client.post(
         reverse("accounts:signup"),
-        {"username": "carol", "email": "carol@example.org", "password1": "a-Long-pass-123", "password2": "a-Long-pass-123"},
+        {
+            "username": "carol",
+            "email": "carol@example.org",
+            "password1": "a-Long-pass-123",
+            "password2": "a-Long-pass-123",
+        },
     )
     assert response.status_code == 302
     assert client.get(reverse("accounts:account")).status_code == 200

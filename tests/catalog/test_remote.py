@@ -17,8 +17,11 @@ pytestmark = pytest.mark.django_db
 def endpoint(tmp_path_factory):
     data = tmp_path_factory.mktemp("remote") / "d.nt"
     data.write_text(
-        "".join(f'<http://e/r{i}> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <http://e/Review> .\n'
-                f'<http://e/r{i}> <http://e/rating> "{i % 5}" .\n' for i in range(30))
+        "".join(
+            f"<http://e/r{i}> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <http://e/Review> .\n"
+            f'<http://e/r{i}> <http://e/rating> "{i % 5}" .\n'
+            for i in range(30)
+        )
     )
     server = OxigraphServer(data)
     yield server
@@ -46,8 +49,15 @@ def test_dead_endpoint_is_reported_unhealthy(publisher, settings):
 
 @pytest.mark.parametrize(
     "url",
-    ["http://127.0.0.1:7878/query", "http://localhost/sparql", "http://10.1.2.3/sparql", "http://[::1]/q",
-     "http://169.254.169.254/latest", "ftp://example.org/sparql", "http://user:pw@example.org/sparql"],
+    [
+        "http://127.0.0.1:7878/query",
+        "http://localhost/sparql",
+        "http://10.1.2.3/sparql",
+        "http://[::1]/q",
+        "http://169.254.169.254/latest",
+        "ftp://example.org/sparql",
+        "http://user:pw@example.org/sparql",
+    ],
 )
 def test_private_or_odd_endpoint_urls_are_refused_in_production(publisher, settings, url):
     settings.ALLOW_PRIVATE_ENDPOINTS = False
@@ -74,6 +84,7 @@ def test_health_check_runs_in_the_worker(worker, publisher, endpoint, settings):
     dataset = dataset_create(publisher=publisher, title="Reviews", kind=Dataset.Kind.REMOTE, endpoint_url=endpoint.url)
     checked = wait_until(
         lambda: Dataset.objects.filter(pk=dataset.pk, healthy=True, summary__triples=60).exists(),
-        timeout=60, message="the worker's health check and summary",
+        timeout=60,
+        message="the worker's health check and summary",
     )
     assert checked

@@ -11,7 +11,9 @@ from tests.conftest import wait_until
 @pytest.mark.usefixtures("worker")
 def test_upload_is_loaded_by_the_worker_with_progress_to_completion(publisher_client, hosted_dataset):
     data = "".join(f'<http://e/s{i}> <http://e/p{i % 7}> "{i}" .\n' for i in range(20000)).encode()
-    response = publisher_client.post(reverse("catalog:upload", args=[hosted_dataset.pk]), {"file": SimpleUploadedFile("d.nt", data)})
+    response = publisher_client.post(
+        reverse("catalog:upload", args=[hosted_dataset.pk]), {"file": SimpleUploadedFile("d.nt", data)}
+    )
     job_url = response["Location"]
     job = IngestJob.objects.get()
     done = wait_until(lambda: IngestJob.objects.get(pk=job.pk).finished, timeout=60, message="ingest job")

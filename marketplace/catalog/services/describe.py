@@ -71,7 +71,11 @@ def dataset_triples(dataset: Dataset, *, vocabulary: str) -> list[ox.Triple]:
         out += [
             ox.Triple(node, ox.NamedNode(DCAT + "distribution"), service),
             ox.Triple(service, RDF_TYPE, ox.NamedNode(DCAT + "Distribution")),
-            ox.Triple(service, ox.NamedNode(DCAT + "accessURL"), ox.NamedNode(dataset.iri.rsplit("/datasets/", 1)[0] + "/sparql")),
+            ox.Triple(
+                service,
+                ox.NamedNode(DCAT + "accessURL"),
+                ox.NamedNode(dataset.iri.rsplit("/datasets/", 1)[0] + "/sparql"),
+            ),
         ]
         if summary:
             out.append(ox.Triple(node, ox.NamedNode(VOID + "triples"), _int(summary.triples)))

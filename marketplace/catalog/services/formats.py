@@ -44,4 +44,6 @@ def detect(filename: str, declared: str | None = None) -> tuple[RdfFormatInfo, s
         if name.endswith(info.extensions):
             return info, compression
     accepted = ", ".join(ext for f in FORMATS for ext in f.extensions)
-    raise UnsupportedFormat(f"Cannot tell the RDF format of '{filename}'. Accepted extensions: {accepted} (optionally .gz).")
+    raise UnsupportedFormat(
+        f"Cannot tell the RDF format of '{filename}'. Accepted extensions: {accepted} (optionally .gz)."
+    )

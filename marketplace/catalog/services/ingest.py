@@ -31,14 +31,14 @@ class UploadTooLarge(IngestError):
     pass
 
 
-def ingest_create(*, dataset: Dataset, upload: BinaryIO, filename: str, size: int, user, declared_format: str | None = None) -> IngestJob:
+def ingest_create(
+    *, dataset: Dataset, upload: BinaryIO, filename: str, size: int, user, declared_format: str | None = None
+) -> IngestJob:
     """Validate an upload cheaply, keep its file for the worker, and queue the load."""
     if dataset.kind != Dataset.Kind.HOSTED:
         raise IngestError("Only hosted datasets take uploads; a remote dataset is served by its endpoint.")
     if size > settings.RDF_UPLOAD_MAX_BYTES:
-        raise UploadTooLarge(
-            f"The file is {size:,} bytes; the limit is {settings.RDF_UPLOAD_MAX_BYTES:,} bytes."
-        )
+        raise UploadTooLarge(f"The file is {size:,} bytes; the limit is {settings.RDF_UPLOAD_MAX_BYTES:,} bytes.")
     if size == 0:
         raise IngestError("The file is empty.")
     info, compression = formats.detect(filename, declared_format)

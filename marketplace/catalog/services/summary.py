@@ -12,10 +12,7 @@ MAX_LISTED = 5000  # predicates or classes kept per dataset; beyond that the sum
 
 COUNTS = "SELECT (COUNT(*) AS ?t) (COUNT(DISTINCT ?s) AS ?s_) (COUNT(DISTINCT ?o) AS ?o_) WHERE { ?s ?p ?o }"
 PREDICATES = f"SELECT ?p (COUNT(*) AS ?n) WHERE {{ ?s ?p ?o }} GROUP BY ?p ORDER BY DESC(?n) LIMIT {MAX_LISTED}"
-CLASSES = (
-    "SELECT ?c (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a ?c } GROUP BY ?c ORDER BY DESC(?n) "
-    f"LIMIT {MAX_LISTED}"
-)
+CLASSES = f"SELECT ?c (COUNT(DISTINCT ?s) AS ?n) WHERE {{ ?s a ?c }} GROUP BY ?c ORDER BY DESC(?n) LIMIT {MAX_LISTED}"
 
 
 @dataclass
