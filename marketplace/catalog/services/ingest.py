@@ -2,10 +2,8 @@
 version with progress, and the dataset switches to that version only when everything loaded."""
 
 import gzip
-import io
 import logging
 import shutil
-import time
 import uuid
 from pathlib import Path
 from typing import BinaryIO
@@ -16,11 +14,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from ..models import Dataset, IngestJob
-from . import formats, stores
+from . import formats, loader, stores
 from .safety import UnsafeInput, check_xml_entities
 
 logger = logging.getLogger(__name__)
-PROGRESS_INTERVAL_SECONDS = 0.5
 
 
 class IngestError(ValueError):
@@ -69,25 +66,6 @@ def ingest_create(
     return job
 
 
-class _ProgressReader(io.RawIOBase):
-    """Counts the bytes the parser has read from the upload and reports them now and then."""
-
-    def __init__(self, raw: BinaryIO, report):
-        self.raw, self.report, self.done, self.last = raw, report, 0, 0.0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        count = self.raw.readinto(buffer)
-        self.done += count
-        now = time.monotonic()
-        if now - self.last > PROGRESS_INTERVAL_SECONDS:
-            self.last = now
-            self.report(self.done)
-        return count
-
-
 def _open_decompressed(path: Path, compression: str) -> BinaryIO:
     return gzip.open(path, "rb") if compression == "gzip" else open(path, "rb")
 
@@ -104,7 +82,7 @@ def ingest_run(*, job_id: int) -> IngestJob:
     upload = Path(job.upload_path)
     raw = open(upload, "rb")
 
-    def report(_decompressed: int) -> None:
+    def report() -> None:
         IngestJob.objects.filter(pk=job.pk).update(bytes_done=raw.tell())
 
     try:
@@ -114,16 +92,7 @@ def ingest_run(*, job_id: int) -> IngestJob:
         info = formats.BY_KEY[job.format]
         if info.key == "rdfxml":
             check_xml_entities(stream)
-        # Named graphs of N-Quads and TriG merge into the default graph: the marketplace sells default graphs.
-        store.bulk_load(
-            input=_ProgressReader(stream, report),
-            format=info.oxigraph,
-            base_iri=f"{dataset.iri}/",
-            to_graph=ox.DefaultGraph(),
-        )
-        if next(iter(store.named_graphs()), None) is not None:
-            # The upload parsers keep quads in their graphs; the marketplace sells one default graph per dataset.
-            store.update("INSERT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } } ; DROP NAMED")
+        loader.load(store, stream, info, base_iri=f"{dataset.iri}/", progress=report)
         store.flush()
         triples = len(store)
         del store
