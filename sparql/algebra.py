@@ -1,0 +1,211 @@
+"""Parsing with rdflib's SPARQL parser and algebra, plus the few algebra helpers the planner needs."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import pyoxigraph as ox
+import rdflib
+from rdflib import BNode, Literal, URIRef, Variable
+from rdflib.paths import AlternativePath, InvPath, MulPath, NegatedPath, Path, SequencePath
+from rdflib.plugins.sparql import algebra, parser
+from rdflib.plugins.sparql.parserutils import CompValue
+
+from .errors import QuerySyntaxError, UnsupportedQuery
+from .terms import node_to_sparql, var_name
+
+_PARSE_LOCK = threading.Lock()
+KINDS = {"SelectQuery": "SELECT", "AskQuery": "ASK", "ConstructQuery": "CONSTRUCT"}
+
+
+@dataclass
+class ParsedQuery:
+    text: str
+    kind: str
+    algebra: CompValue
+    base_iri: str | None
+
+
+def parse_query(text: str, base_iri: str | None = None) -> ParsedQuery:
+    """Parse and translate ``text``; syntax errors become QuerySyntaxError with the parser's message."""
+    with _PARSE_LOCK:
+        # Literal normalisation would turn "01"^^xsd:integer into "1" and then match other triples.
+        saved = rdflib.NORMALIZE_LITERALS
+        rdflib.NORMALIZE_LITERALS = False
+        try:
+            tree = parser.parseQuery(text)
+            translated = algebra.translateQuery(tree, base=base_iri)
+        except Exception as exc:  # pyparsing and rdflib raise several unrelated types
+            raise QuerySyntaxError(str(exc) or exc.__class__.__name__) from None
+        finally:
+            rdflib.NORMALIZE_LITERALS = saved
+    try:
+        # rdflib's grammar is laxer than the standard (e.g. ungrouped projections): confirm with
+        # Oxigraph's parser, by running the query on an empty store, which costs nothing.
+        check = ox.Store().query(text, base_iri=base_iri)
+        del check  # pyoxigraph results must be dropped on the thread that made them
+    except SyntaxError as exc:
+        raise QuerySyntaxError(str(exc)) from None
+    root = translated.algebra
+    kind = KINDS.get(root.name)
+    if kind is None:
+        raise UnsupportedQuery(f"{root.name} is not supported (SELECT, ASK and CONSTRUCT are)")
+    if root.get("datasetClause"):
+        raise UnsupportedQuery("FROM / FROM NAMED: the federation queries the merge of default graphs")
+    return ParsedQuery(text, kind, root, base_iri)
+
+
+def exists_graph(expr: CompValue) -> CompValue:
+    graph = expr.graph
+    if graph.name in ("GroupGraphPatternSub", "GroupGraphPattern"):
+        graph = algebra.translateGroupGraphPattern(graph)
+    return graph
+
+
+def walk_expr(expr: object):
+    """Every CompValue inside an expression (lists included), depth first."""
+    if isinstance(expr, CompValue):
+        yield expr
+        for key, value in expr.items():
+            if key != "_vars":
+                yield from walk_expr(value)
+    elif isinstance(expr, (list, tuple)):
+        for item in expr:
+            yield from walk_expr(item)
+
+
+def exists_in(expr: object) -> list[CompValue]:
+    return [e for e in walk_expr(expr) if e.name in ("Builtin_EXISTS", "Builtin_NOTEXISTS")]
+
+
+# Expression serialisation, only for what is safe to ship to a source inside a FILTER.
+_UNARY = {
+    "Builtin_STR": "STR",
+    "Builtin_LANG": "LANG",
+    "Builtin_DATATYPE": "DATATYPE",
+    "Builtin_isIRI": "isIRI",
+    "Builtin_isURI": "isIRI",
+    "Builtin_isBLANK": "isBLANK",
+    "Builtin_isLITERAL": "isLITERAL",
+    "Builtin_isNUMERIC": "isNUMERIC",
+    "Builtin_LCASE": "LCASE",
+    "Builtin_UCASE": "UCASE",
+    "Builtin_STRLEN": "STRLEN",
+    "Builtin_YEAR": "YEAR",
+    "Builtin_MONTH": "MONTH",
+    "Builtin_DAY": "DAY",
+    "Builtin_ABS": "ABS",
+}
+_BINARY = {
+    "Builtin_CONTAINS": "CONTAINS",
+    "Builtin_STRSTARTS": "STRSTARTS",
+    "Builtin_STRENDS": "STRENDS",
+    "Builtin_LANGMATCHES": "LANGMATCHES",
+    "Builtin_sameTerm": "sameTerm",
+}
+
+
+class NotShippable(Exception):
+    pass
+
+
+def expr_to_sparql(expr: object) -> str:
+    """SPARQL text of an expression, or NotShippable when it uses something we do not ship."""
+    if isinstance(expr, (Variable, URIRef, Literal)):
+        return node_to_sparql(expr)
+    if isinstance(expr, BNode):
+        raise NotShippable("blank node")
+    if not isinstance(expr, CompValue):
+        raise NotShippable(repr(expr))
+    name = expr.name
+    if name in ("ConditionalOrExpression", "ConditionalAndExpression"):
+        op = " || " if name == "ConditionalOrExpression" else " && "
+        parts = [expr_to_sparql(expr.expr)] + [expr_to_sparql(o) for o in expr.other or []]
+        return "(" + op.join(parts) + ")"
+    if name == "RelationalExpression":
+        left = expr_to_sparql(expr.expr)
+        if expr.op in ("IN", "NOT IN"):
+            items = ", ".join(expr_to_sparql(o) for o in expr.other)
+            return f"({left} {expr.op} ({items}))"
+        return f"({left} {expr.op} {expr_to_sparql(expr.other)})"
+    if name in ("AdditiveExpression", "MultiplicativeExpression"):
+        text = expr_to_sparql(expr.expr)
+        for op, other in zip(expr.op or [], expr.other or [], strict=False):
+            text = f"({text} {op} {expr_to_sparql(other)})"
+        return text
+    if name == "UnaryNot":
+        return f"(!{expr_to_sparql(expr.expr)})"
+    if name == "UnaryMinus":
+        return f"(-{expr_to_sparql(expr.expr)})"
+    if name == "UnaryPlus":
+        return f"(+{expr_to_sparql(expr.expr)})"
+    if name in _UNARY:
+        return f"{_UNARY[name]}({expr_to_sparql(expr.arg)})"
+    if name in _BINARY:
+        return f"{_BINARY[name]}({expr_to_sparql(expr.arg1)}, {expr_to_sparql(expr.arg2)})"
+    if name == "Builtin_BOUND":
+        return f"BOUND({expr_to_sparql(expr.arg)})"
+    if name == "Builtin_REGEX":
+        args = [expr_to_sparql(expr.text), expr_to_sparql(expr.pattern)]
+        if expr.flags is not None:
+            args.append(expr_to_sparql(expr.flags))
+        return "REGEX(" + ", ".join(args) + ")"
+    if name == "Function" and not expr.get("distinct"):
+        args = ", ".join(expr_to_sparql(a) for a in expr.expr or [])
+        return f"{node_to_sparql(expr.iri)}({args})"
+    raise NotShippable(name)
+
+
+def expr_vars(expr: object) -> set[str]:
+    found: set[str] = set()
+
+    def visit(node: object) -> None:
+        if isinstance(node, Variable):
+            found.add(str(node))
+        elif isinstance(node, CompValue):
+            for key, value in node.items():
+                if key != "_vars":
+                    visit(value)
+        elif isinstance(node, (list, tuple)):
+            for item in node:
+                visit(item)
+
+    visit(expr)
+    return found
+
+
+def conjuncts(expr: object) -> list[object]:
+    """Split a filter on its top-level && so that each part can be pushed on its own."""
+    if isinstance(expr, CompValue) and expr.name == "ConditionalAndExpression":
+        out = conjuncts(expr.expr)
+        for other in expr.other or []:
+            out.extend(conjuncts(other))
+        return out
+    return [expr]
+
+
+def path_to_sparql(path: object) -> str:
+    if isinstance(path, URIRef):
+        return node_to_sparql(path)
+    if isinstance(path, InvPath):
+        return f"^({path_to_sparql(path.arg)})"
+    if isinstance(path, SequencePath):
+        return "(" + "/".join(path_to_sparql(a) for a in path.args) + ")"
+    if isinstance(path, AlternativePath):
+        return "(" + "|".join(path_to_sparql(a) for a in path.args) + ")"
+    if isinstance(path, MulPath):
+        return f"({path_to_sparql(path.path)}){path.mod}"
+    if isinstance(path, NegatedPath):
+        return "!(" + "|".join(path_to_sparql(a) for a in path.args) + ")"
+    if isinstance(path, CompValue) and path.name == "InversePath":
+        return "^<?>"  # rdflib drops the IRI of a negated inverse step
+    raise TypeError(repr(path))
+
+
+def pattern_text(s: object, p: object, o: object) -> str:
+    pred = path_to_sparql(p) if isinstance(p, Path) else node_to_sparql(p)
+    return f"{node_to_sparql(s)} {pred} {node_to_sparql(o)}"
+
+
+__all__ = ["ParsedQuery", "parse_query", "var_name"]

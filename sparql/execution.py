@@ -1,0 +1,519 @@
+"""Execution: fetch from the sources only the triples that can take part in an answer.
+
+Each BGP is answered by bound joins (VALUES blocks of bindings already found, batched, sent in parallel);
+OPTIONAL, MINUS and EXISTS patterns are bounded by the solutions of their left side; property paths are
+followed from their bound ends. The fetched triples (a subset of the merge that contains every triple of
+every answer) are then queried locally, which gives exact SPARQL semantics.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import pyoxigraph as ox
+from rdflib import URIRef, Variable
+from rdflib.paths import AlternativePath, InvPath, MulPath, NegatedPath, SequencePath
+from rdflib.plugins.sparql.parserutils import CompValue
+
+from .algebra import NotShippable, conjuncts, exists_graph, exists_in, expr_to_sparql, expr_vars
+from .errors import QueryCancelled, SourceError, UnsupportedQuery
+from .planning import PathPattern, SourceSelector, TriplePattern, Unit, make_units, order_units, split_bgp
+from .sources import Source, SourceCounters
+from .terms import Term, node_to_sparql, ox_to_sparql, to_ox, var_name
+
+Solution = dict[str, Term]
+PASS_THROUGH_RESET = {"Project", "Slice", "Distinct", "Reduced", "OrderBy", "Group", "AggregateJoin"}
+
+
+@dataclass(frozen=True)
+class PushedFilter:
+    text: str
+    vars: frozenset[str]
+
+
+@dataclass
+class FetchStats:
+    requests: int = 0
+    bytes_received: int = 0
+    per_source: dict[str, SourceCounters] = field(default_factory=dict)
+
+
+class Fetcher:
+    """Walks the algebra of one query and fills ``triples`` (triple -> names of sources holding it)."""
+
+    def __init__(
+        self,
+        sources: Mapping[str, Source],
+        summaries: Mapping[str, Mapping] | None,
+        ask_cache: dict[tuple[str, str], bool],
+        pool: ThreadPoolExecutor,
+        *,
+        partial: bool = False,
+        cancel_event: threading.Event | None = None,
+        progress: Callable[[dict], None] | None = None,
+        batch_size: int = 64,
+        count_probe_batches: int = 4,
+    ) -> None:
+        self.sources = dict(sources)
+        self.summaries = summaries
+        self.pool = pool
+        self.partial = partial
+        self.cancel_event = cancel_event
+        self.progress = progress
+        self.batch_size = batch_size
+        self.count_probe_batches = count_probe_batches
+        self.triples: dict[ox.Triple, set[str]] = {}
+        self.failed: dict[str, str] = {}
+        self.stats = FetchStats(per_source={n: SourceCounters() for n in self.sources})
+        self._lock = threading.Lock()
+        self.selector = SourceSelector(list(self.sources), summaries, self._probe, ask_cache, pool)
+
+    # -- requests -----------------------------------------------------------------------------------
+    def _check_cancel(self) -> None:
+        if self.cancel_event is not None and self.cancel_event.is_set():
+            raise QueryCancelled("query cancelled")
+
+    def _account(self, name: str, nbytes: int, rows: int) -> None:
+        with self._lock:
+            self.stats.requests += 1
+            self.stats.bytes_received += nbytes
+            counters = self.stats.per_source[name]
+            counters.requests += 1
+            counters.bytes_received += nbytes
+            counters.rows += rows
+            snapshot = {
+                "phase": "fetching",
+                "requests": self.stats.requests,
+                "bytes_received": self.stats.bytes_received,
+                "sources_contacted": sorted(n for n, c in self.stats.per_source.items() if c.requests),
+                "triples": len(self.triples),
+                "failed_sources": sorted(self.failed),
+            }
+        if self.progress is not None:
+            self.progress(snapshot)
+
+    def _fail(self, exc: SourceError) -> None:
+        if not self.partial:
+            raise exc
+        with self._lock:
+            self.failed.setdefault(exc.source, exc.reason)
+
+    def _probe(self, name: str, pattern_key: str) -> bool:
+        self._check_cancel()
+        if name in self.failed:
+            return False
+        try:
+            answer, nbytes = self.sources[name].ask(f"ASK {{ {pattern_key} }}")
+        except SourceError as exc:
+            self._fail(exc)
+            return False
+        self._account(name, nbytes, 0)
+        return answer
+
+    def _select(self, name: str, query: str) -> list[Solution]:
+        self._check_cancel()
+        if name in self.failed:
+            return []
+        try:
+            answer = self.sources[name].select(query)
+        except SourceError as exc:
+            self._fail(exc)
+            return []
+        self._account(name, answer.nbytes, len(answer.rows))
+        return answer.rows
+
+    def _run(self, jobs: list[tuple[str, str]]) -> list[list[Solution]]:
+        if len(jobs) <= 1:
+            return [self._select(*job) for job in jobs]
+        return list(self.pool.map(lambda job: self._select(*job), jobs))
+
+    def _record(self, triple: ox.Triple | None, source: str) -> None:
+        if triple is not None:
+            self.triples.setdefault(triple, set()).add(source)
+
+    # -- algebra walk -------------------------------------------------------------------------------
+    def fetch(self, node: object, seed: list[Solution] | None, filters: list[PushedFilter]) -> list | None:
+        """Fetch what ``node`` needs; returns its solutions when they are known (to bound what follows)."""
+        if not isinstance(node, CompValue):
+            return None
+        name = node.name
+        if name in ("SelectQuery", "AskQuery", "ConstructQuery"):
+            self.fetch(node.p, None, [])
+            return None
+        if name in PASS_THROUGH_RESET:
+            # Below a projection, grouping or slice every solution counts, not only compatible ones.
+            self.fetch(node.p, None, [])
+            for expr in (node.get("expr"), node.get("A")):
+                self._fetch_exists(expr, None)
+            return None
+        if name == "Filter":
+            pushed = list(filters)
+            for part in conjuncts(node.expr):
+                if exists_in(part):
+                    continue
+                try:
+                    pushed.append(PushedFilter(expr_to_sparql(part), frozenset(expr_vars(part))))
+                except NotShippable:
+                    pass
+            sols = self.fetch(node.p, seed, pushed)
+            self._fetch_exists(node.expr, sols)
+            return sols
+        if name == "Extend":
+            sols = self.fetch(node.p, seed, filters)
+            self._fetch_exists(node.expr, sols)
+            return sols
+        if name == "Join":
+            first, second = node.p1, node.p2
+            if _is_values(second) and not _is_values(first):
+                first, second = second, first
+            left = self.fetch(first, seed, filters)
+            right = self.fetch(second, left if left is not None else seed, filters)
+            return left if left is not None else right
+        if name == "LeftJoin":
+            left = self.fetch(node.p1, seed, filters)
+            right_filters = []
+            for part in conjuncts(node.get("expr")) if node.get("expr") is not None else []:
+                if exists_in(part):
+                    continue
+                try:
+                    right_filters.append(PushedFilter(expr_to_sparql(part), frozenset(expr_vars(part))))
+                except NotShippable:
+                    pass
+            # The optional side is bounded by the left side only: an outer seed would change which
+            # left rows keep their optional values.
+            self.fetch(node.p2, left, right_filters)
+            if node.get("expr") is not None:
+                self._fetch_exists(node.expr, left)
+            return left
+        if name == "Minus":
+            left = self.fetch(node.p1, seed, filters)
+            self.fetch(node.p2, left, [])
+            return left
+        if name == "Union":
+            a = self.fetch(node.p1, seed, filters)
+            b = self.fetch(node.p2, seed, filters)
+            return a + b if a is not None and b is not None else None
+        if name == "BGP":
+            return self.fetch_bgp(node.triples, seed, filters)
+        if name == "ToMultiSet":
+            if isinstance(node.p, CompValue) and node.p.name == "values":
+                return _values_rows(node.p)
+            self.fetch(node.p, None, [])  # a subquery: its own scope, every solution counts
+            return None
+        if name in ("values",):
+            return _values_rows(node)
+        if name in ("Graph", "ServiceGraphPattern"):
+            raise UnsupportedQuery(
+                f"{name} is not supported: the federation queries the merge of default graphs"
+            )
+        for key, value in node.items():
+            if key != "_vars" and isinstance(value, CompValue):
+                self.fetch(value, None, [])
+        return None
+
+    def _fetch_exists(self, expr: object, sols: list[Solution] | None) -> None:
+        if expr is None:
+            return
+        for e in exists_in(expr):
+            self.fetch(exists_graph(e), sols, [])
+
+    # -- BGPs ---------------------------------------------------------------------------------------
+    def fetch_bgp(self, triples: Iterable[tuple], seed: list[Solution] | None, filters: list[PushedFilter]):
+        plain, paths = split_bgp(triples)
+        if seed is not None and not seed:
+            return []
+        bgp_vars: set[str] = set()
+        for tp in plain:
+            bgp_vars |= tp.vars()
+        for pp in paths:
+            bgp_vars |= pp.vars()
+        sols: list[Solution] = [{}]
+        if seed is not None:
+            sols = _distinct([{k: v for k, v in s.items() if k in bgp_vars} for s in seed])
+        if plain:
+            relevant = self.selector.select(plain)
+            if any(not relevant[tp] for tp in plain):
+                return []
+            bound = {v for s in sols for v in s}
+            for unit in order_units(
+                make_units(plain, relevant), bound, self.summaries, [f.vars for f in filters]
+            ):
+                sols = self._bound_join(unit, sols, filters)
+                if not sols:
+                    return []
+        for pp in paths:
+            self._fetch_path(pp, sols)
+        return sols
+
+    def _unit_query(self, unit: Unit, shared: list[str], keys: list[tuple], filters: list[str]) -> str:
+        out_vars = sorted(unit.vars())
+        body = []
+        if keys:
+            head = " ".join("?" + v for v in shared)
+            rows = " ".join(
+                "(" + " ".join("UNDEF" if t is None else ox_to_sparql(t) for t in key) + ")" for key in keys
+            )
+            body.append(f"VALUES ({head}) {{ {rows} }}")
+        body.extend(tp.text() for tp in unit.patterns)
+        body.extend(f"FILTER {f}" if f.startswith("(") else f"FILTER({f})" for f in filters)
+        projection = " ".join("?" + v for v in out_vars) if out_vars else "*"
+        return f"SELECT DISTINCT {projection} WHERE {{ {' '.join(body)} }}"
+
+    def _bound_join(self, unit: Unit, sols: list[Solution], filters: list[PushedFilter]) -> list[Solution]:
+        uvars = unit.vars()
+        pushed = [f.text for f in filters if f.vars <= uvars]
+        shared = sorted(v for v in uvars if any(v in s for s in sols))
+        batches: list[list[tuple]] = [[]]
+        if shared:
+            keys = set()
+            for s in sols:
+                key = tuple(None if isinstance(s.get(v), ox.BlankNode) else s.get(v) for v in shared)
+                keys.add(key)
+            if any(all(t is None for t in key) for key in keys):
+                batches = [[]]  # some binding restricts nothing: one unrestricted request
+            else:
+                ordered = sorted(keys, key=lambda k: tuple(str(t) for t in k))
+                batches = [ordered[i : i + self.batch_size] for i in range(0, len(ordered), self.batch_size)]
+        whole = self._cheaper_whole(unit, pushed, len(batches), sum(len(b) for b in batches))
+        jobs = []
+        for source in unit.sources:
+            for batch in [[]] if source in whole else batches:
+                jobs.append((source, self._unit_query(unit, shared if batch else [], batch, pushed)))
+        found: dict[tuple, Solution] = {}
+        for (source, _), rows in zip(jobs, self._run(jobs), strict=False):
+            for row in rows:
+                for tp in unit.patterns:
+                    self._record(tp.instantiate(row), source)
+                found.setdefault(tuple(row.get(v) for v in sorted(uvars)), row)
+        return _join(sols, list(found.values()), shared)
+
+    def _cheaper_whole(self, unit: Unit, pushed: list[str], nbatches: int, nkeys: int) -> set[str]:
+        """Sources where fetching the unit unrestricted moves no more rows than the bound join would
+        send bindings, decided by one COUNT probe each; only worth asking when there are many batches."""
+        if nbatches < self.count_probe_batches:
+            return set()
+        text = self._unit_query(unit, [], [], pushed)
+        count_query = f"SELECT (COUNT(*) AS ?n) WHERE {{ {text} }}"
+        jobs = [(source, count_query) for source in unit.sources]
+        whole = set()
+        for (source, _), rows in zip(jobs, self._run(jobs), strict=True):
+            try:
+                count = int(rows[0]["n"].value) if rows else None
+            except (KeyError, ValueError):
+                count = None
+            if count is not None and count <= nkeys:
+                whole.add(source)
+        return whole
+
+    # -- property paths -----------------------------------------------------------------------------
+    def _fetch_path(self, pp: PathPattern, sols: list[Solution]) -> None:
+        link_list = _links(pp.path, True)
+        depth = _max_len(pp.path)
+        start: set[Term] | None = None
+        forward = True
+        s_name, o_name = var_name(pp.s), var_name(pp.o)
+        if s_name is None:
+            start = {to_ox(pp.s)}
+        elif o_name is None:
+            start, forward = {to_ox(pp.o)}, False
+        elif all(s_name in s for s in sols):
+            start = {s[s_name] for s in sols}
+        elif all(o_name in s for s in sols):
+            start, forward = {s[o_name] for s in sols}, False
+        if _min_len(pp.path) == 0:
+            # A zero-length step matches every node of the merged graph: make the nodes exist locally.
+            if start is None:
+                self._fetch_everything()
+                return
+            for node in (pp.s, pp.o):
+                if var_name(node) is None:
+                    self._fetch_node_witness(to_ox(node))
+        if start is None or any(isinstance(t, ox.BlankNode) for t in start):
+            self._fetch_links_whole(link_list)
+            return
+        seen = set(start)
+        frontier = set(start)
+        steps = 0
+        while frontier and steps < depth:
+            steps += 1
+            if any(isinstance(t, ox.BlankNode) for t in frontier):
+                # blank nodes cannot be shipped in VALUES: take the links whole instead
+                self._fetch_links_whole(link_list)
+                return
+            new: set[Term] = set()
+            for pred, fwd in link_list:
+                direction = fwd if forward else not fwd
+                nodes = [t for t in frontier if direction is False or not isinstance(t, ox.Literal)]
+                new |= self._expand(pred, direction, nodes)
+            frontier = new - seen
+            seen |= new
+
+    def _fetch_everything(self) -> None:
+        jobs = [(src, "SELECT ?x ?p ?y WHERE { ?x ?p ?y }") for src in self.sources]
+        for (src, _), rows in zip(jobs, self._run(jobs), strict=False):
+            self._record_link_rows(("not", frozenset()), src, rows)
+
+    def _fetch_node_witness(self, node: Term) -> None:
+        """One real triple mentioning ``node`` (if any source has one), so that it is a node locally."""
+        text = ox_to_sparql(node)
+        queries = [f"SELECT ?x ?p ?y WHERE {{ ?x ?p ?y FILTER(?y = {text}) }} LIMIT 1"]
+        if not isinstance(node, ox.Literal):
+            queries.append(f"SELECT ?x ?p ?y WHERE {{ VALUES ?x {{ {text} }} ?x ?p ?y }} LIMIT 1")
+            queries[0] = f"SELECT ?x ?p ?y WHERE {{ VALUES ?y {{ {text} }} ?x ?p ?y }} LIMIT 1"
+        jobs = [(src, q) for src in self.sources for q in queries]
+        for (src, _), rows in zip(jobs, self._run(jobs), strict=False):
+            self._record_link_rows(("not", frozenset()), src, rows)
+
+    def _link_sources(self, pred: object) -> tuple[str, ...]:
+        if isinstance(pred, URIRef):
+            tp = TriplePattern(Variable("x"), pred, Variable("y"))
+            return self.selector.select([tp])[tp]
+        return tuple(self.sources)
+
+    def _link_query(self, pred: object, values: str) -> str:
+        if isinstance(pred, URIRef):
+            return f"SELECT DISTINCT ?x ?y WHERE {{ {values} ?x {node_to_sparql(pred)} ?y . }}"
+        excluded = ", ".join(node_to_sparql(p) for p in sorted(pred[1]))
+        if not excluded:
+            return f"SELECT DISTINCT ?x ?p ?y WHERE {{ {values} ?x ?p ?y . }}"
+        return f"SELECT DISTINCT ?x ?p ?y WHERE {{ {values} ?x ?p ?y . FILTER(?p NOT IN ({excluded})) }}"
+
+    def _record_link_rows(self, pred: object, source: str, rows: list[Solution]) -> None:
+        for row in rows:
+            p = to_ox(pred) if isinstance(pred, URIRef) else row.get("p")
+            tp_row = {"x": row.get("x"), "y": row.get("y")}
+            if p is not None and tp_row["x"] is not None and tp_row["y"] is not None:
+                if not isinstance(tp_row["x"], ox.Literal):
+                    self._record(ox.Triple(tp_row["x"], p, tp_row["y"]), source)
+
+    def _fetch_links_whole(self, link_list: list[tuple[object, bool]]) -> None:
+        done = set()
+        for pred, _ in link_list:
+            if pred in done:
+                continue
+            done.add(pred)
+            jobs = [(src, self._link_query(pred, "")) for src in self._link_sources(pred)]
+            for (src, _), rows in zip(jobs, self._run(jobs), strict=False):
+                self._record_link_rows(pred, src, rows)
+
+    def _expand(self, pred: object, forward: bool, nodes: list[Term]) -> set[Term]:
+        if not nodes:
+            return set()
+        var = "x" if forward else "y"
+        ordered = sorted(nodes, key=str)
+        jobs = []
+        for src in self._link_sources(pred):
+            for i in range(0, len(ordered), self.batch_size):
+                chunk = " ".join(ox_to_sparql(t) for t in ordered[i : i + self.batch_size])
+                jobs.append((src, self._link_query(pred, f"VALUES ?{var} {{ {chunk} }}")))
+        reached: set[Term] = set()
+        other = "y" if forward else "x"
+        for (src, _), rows in zip(jobs, self._run(jobs), strict=False):
+            self._record_link_rows(pred, src, rows)
+            reached |= {row[other] for row in rows if other in row}
+        return reached
+
+
+def _is_values(node: object) -> bool:
+    return isinstance(node, CompValue) and node.name in ("ToMultiSet", "values")
+
+
+def _values_rows(node: CompValue) -> list[Solution]:
+    rows = []
+    for res in node.get("res") or []:
+        row = {}
+        for key, value in res.items():
+            if type(value) is str and value == "UNDEF":
+                continue
+            try:
+                row[str(key)] = to_ox(value)
+            except TypeError:
+                continue
+        rows.append(row)
+    return rows
+
+
+def _distinct(rows: list[Solution]) -> list[Solution]:
+    seen = {}
+    for row in rows:
+        seen.setdefault(frozenset(row.items()), row)
+    return list(seen.values())
+
+
+def _join(left: list[Solution], right: list[Solution], shared: list[str]) -> list[Solution]:
+    index: dict[tuple, list[Solution]] = {}
+    for r in right:
+        index.setdefault(tuple(r.get(v) for v in shared), []).append(r)
+    out = {}
+    for sol in left:
+        key = tuple(sol.get(v) for v in shared)
+        if all(k is not None for k in key):
+            matches = index.get(key, [])
+        else:
+            matches = [r for r in right if all(sol.get(v) is None or sol[v] == r.get(v) for v in shared)]
+        for r in matches:
+            merged = {**sol, **r}
+            out.setdefault(frozenset(merged.items()), merged)
+    return list(out.values())
+
+
+def _links(path: object, forward: bool) -> list[tuple[object, bool]]:
+    """(predicate or ("not", excluded IRIs), direction) of every step a path can take."""
+    if isinstance(path, URIRef):
+        return [(path, forward)]
+    if isinstance(path, InvPath):
+        return _links(path.arg, not forward)
+    if isinstance(path, (SequencePath, AlternativePath)):
+        return [link for arg in path.args for link in _links(arg, forward)]
+    if isinstance(path, MulPath):
+        return _links(path.path, forward)
+    if isinstance(path, NegatedPath):
+        if any(isinstance(a, CompValue) for a in path.args):
+            # rdflib loses the IRI of a negated inverse step (!^p): take every predicate, both ways
+            return [(("not", frozenset()), forward), (("not", frozenset()), not forward)]
+        fwd = frozenset(a for a in path.args if isinstance(a, URIRef))
+        inv = frozenset(a.arg for a in path.args if isinstance(a, InvPath))
+        out: list[tuple[object, bool]] = []
+        if fwd or not inv:
+            out.append((("not", fwd), forward))
+        if inv:
+            out.append((("not", inv), not forward))
+        return out
+    raise UnsupportedQuery(f"unknown path {path!r}")
+
+
+def _min_len(path: object) -> float:
+    if isinstance(path, (URIRef, NegatedPath)):
+        return 1
+    if isinstance(path, InvPath):
+        return _min_len(path.arg)
+    if isinstance(path, SequencePath):
+        return sum(_min_len(a) for a in path.args)
+    if isinstance(path, AlternativePath):
+        return min(_min_len(a) for a in path.args)
+    if isinstance(path, MulPath):
+        return 0 if path.mod in ("*", "?") else _min_len(path.path)
+    return 1
+
+
+def _max_len(path: object) -> float:
+    if isinstance(path, (URIRef, NegatedPath)):
+        return 1
+    if isinstance(path, InvPath):
+        return _max_len(path.arg)
+    if isinstance(path, SequencePath):
+        return sum(_max_len(a) for a in path.args)
+    if isinstance(path, AlternativePath):
+        return max(_max_len(a) for a in path.args)
+    if isinstance(path, MulPath):
+        return _max_len(path.path) if path.mod == "?" else math.inf
+    return math.inf
+
+
+def elapsed_since(start: float) -> float:
+    return round(time.perf_counter() - start, 6)

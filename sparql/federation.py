@@ -1,0 +1,134 @@
+"""Federation: the public entry point that plans, fetches, evaluates and explains a query."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+import pyoxigraph as ox
+
+from .algebra import ParsedQuery, parse_query
+from .errors import QueryCancelled, SourceError
+from .execution import Fetcher
+from .planning import QueryPlan, plan_query
+from .provenance import collect_patterns, compute_provenance
+from .results import QueryResult
+from .sources import Source
+
+
+class Federation:
+    """Answers SPARQL 1.1 queries over the RDF merge of the sources' default graphs."""
+
+    def __init__(
+        self,
+        sources: Sequence[Source],
+        summaries: Mapping[str, Mapping] | None = None,
+        *,
+        max_workers: int = 8,
+        batch_size: int = 64,
+        count_probe_batches: int = 4,
+        cancel_event: threading.Event | None = None,
+    ) -> None:
+        names = [s.name for s in sources]
+        if len(set(names)) != len(names):
+            raise ValueError(f"source names must be unique: {names}")
+        self.sources = {s.name: s for s in sources}
+        self.summaries = summaries
+        self.max_workers = max_workers
+        self.batch_size = batch_size
+        self.count_probe_batches = count_probe_batches
+        self.cancel_event = cancel_event or threading.Event()
+        # ASK answers are cached across queries, as FedX does.
+        self.ask_cache: dict[tuple[str, str], bool] = {}
+
+    def cancel(self) -> None:
+        """Stop the running query at its next request; it raises QueryCancelled."""
+        self.cancel_event.set()
+
+    def parse(self, text: str, base_iri: str | None = None) -> ParsedQuery:
+        return parse_query(text, base_iri)
+
+    def plan(self, text: str, base_iri: str | None = None, probe: bool = False) -> QueryPlan:
+        """Source selection, exclusive groups and join order of every BGP, without fetching data."""
+        parsed = parse_query(text, base_iri)
+        prober = None
+        if probe:
+            with ThreadPoolExecutor(self.max_workers) as pool:
+                fetcher = Fetcher(self.sources, self.summaries, self.ask_cache, pool)
+                return plan_query(parsed, list(self.sources), self.summaries, fetcher._probe)
+        return plan_query(parsed, list(self.sources), self.summaries, prober)
+
+    def query(
+        self,
+        text: str,
+        provenance: bool = True,
+        partial: bool = False,
+        progress: Callable[[dict], None] | None = None,
+        base_iri: str | None = None,
+    ) -> QueryResult:
+        started = time.perf_counter()
+        parsed = parse_query(text, base_iri)
+        with ThreadPoolExecutor(self.max_workers) as pool:
+            fetcher = Fetcher(
+                self.sources,
+                self.summaries,
+                self.ask_cache,
+                pool,
+                partial=partial,
+                cancel_event=self.cancel_event,
+                progress=progress,
+                batch_size=self.batch_size,
+                count_probe_batches=self.count_probe_batches,
+            )
+            fetcher.fetch(parsed.algebra, None, [])
+        if self.cancel_event.is_set():
+            raise QueryCancelled("query cancelled")
+        fetched = time.perf_counter()
+        store = ox.Store()
+        store.extend(ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in fetcher.triples)
+        result = _evaluate(store, text, base_iri, parsed.kind)
+        patterns = collect_patterns(parsed.algebra)
+        result.patterns = [p.text for p in patterns]
+        if provenance:
+            rows = result.rows if parsed.kind == "SELECT" else None
+            result.provenance = compute_provenance(parsed.algebra, patterns, store, fetcher.triples, rows)
+        result.partial = bool(fetcher.failed)
+        result.failed_sources = dict(fetcher.failed)
+        stats = fetcher.stats
+        result.stats = {
+            "requests": stats.requests,
+            "bytes_received": stats.bytes_received,
+            "triples_fetched": len(fetcher.triples),
+            "seconds": round(time.perf_counter() - started, 6),
+            "fetch_seconds": round(fetched - started, 6),
+            "per_source": {
+                name: {"requests": c.requests, "bytes_received": c.bytes_received, "rows": c.rows}
+                for name, c in stats.per_source.items()
+            },
+        }
+        if progress is not None:
+            progress({"phase": "done", "rows": len(result.rows), "requests": stats.requests})
+        return result
+
+
+def _evaluate(store: ox.Store, text: str, base_iri: str | None, kind: str) -> QueryResult:
+    """The original query over the fetched triples. Kept out of ``Federation.query``: rdflib's parser
+    leaves reference cycles through that frame, and pyoxigraph results must not be freed by the cycle
+    collector on another thread."""
+    answer = store.query(text, base_iri=base_iri)
+    result = QueryResult(kind=kind)
+    if kind == "SELECT":
+        result.variables = [v.value for v in answer.variables]
+        for solution in answer:
+            result.rows.append({v: solution[v] for v in result.variables if solution[v] is not None})
+    elif kind == "ASK":
+        result.boolean = bool(answer)
+    else:
+        result.triples = list(answer)
+    del answer
+    return result
+
+
+__all__ = ["Federation", "SourceError"]

@@ -1,0 +1,346 @@
+"""Planning: triple patterns, source selection (summaries + cached ASK), exclusive groups, join order."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import pyoxigraph as ox
+from rdflib import URIRef
+from rdflib.paths import InvPath, Path, SequencePath
+
+from .algebra import ParsedQuery, exists_graph, pattern_text
+from .terms import Term, node_to_sparql, to_ox, var_name
+
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+DEFAULT_PREDICATE_SIZE = 1000.0
+
+
+@dataclass(frozen=True)
+class TriplePattern:
+    """A triple pattern whose predicate is an IRI or a variable (paths are kept apart)."""
+
+    s: object
+    p: object
+    o: object
+
+    def vars(self) -> set[str]:
+        return {n for n in (var_name(self.s), var_name(self.p), var_name(self.o)) if n}
+
+    def text(self) -> str:
+        return f"{node_to_sparql(self.s)} {node_to_sparql(self.p)} {node_to_sparql(self.o)} ."
+
+    def key(self) -> str:
+        """Text with variables renamed by position, so that equal shapes share one ASK."""
+        names: dict[str, str] = {}
+        parts = []
+        for node in (self.s, self.p, self.o):
+            name = var_name(node)
+            if name is None:
+                parts.append(node_to_sparql(node))
+            else:
+                parts.append(names.setdefault(name, f"?v{len(names)}"))
+        return " ".join(parts) + " ."
+
+    def instantiate(self, solution: Mapping[str, Term]) -> ox.Triple | None:
+        terms = []
+        for node in (self.s, self.p, self.o):
+            name = var_name(node)
+            term = solution.get(name) if name else to_ox(node)
+            if term is None:
+                return None
+            terms.append(term)
+        s, p, o = terms
+        if isinstance(s, ox.Literal) or not isinstance(p, ox.NamedNode):
+            return None
+        return ox.Triple(s, p, o)
+
+
+@dataclass(frozen=True)
+class PathPattern:
+    """A triple pattern with a property path that is not a plain sequence of (inverse) IRIs."""
+
+    s: object
+    path: Path
+    o: object
+
+    def vars(self) -> set[str]:
+        return {n for n in (var_name(self.s), var_name(self.o)) if n}
+
+    def text(self) -> str:
+        return pattern_text(self.s, self.path, self.o)
+
+
+@dataclass
+class Unit:
+    """Patterns answered together: an exclusive group (one source) or a single pattern (its sources)."""
+
+    patterns: tuple[TriplePattern, ...]
+    sources: tuple[str, ...]
+
+    @property
+    def exclusive(self) -> bool:
+        return len(self.sources) == 1 and len(self.patterns) > 1
+
+    def vars(self) -> set[str]:
+        out: set[str] = set()
+        for tp in self.patterns:
+            out |= tp.vars()
+        return out
+
+
+@dataclass
+class BGPPlan:
+    patterns: list[TriplePattern]
+    paths: list[PathPattern]
+    units: list[Unit] = field(default_factory=list)
+
+
+@dataclass
+class QueryPlan:
+    kind: str
+    bgps: list[BGPPlan]
+
+    def describe(self) -> str:
+        lines = []
+        for i, bgp in enumerate(self.bgps):
+            lines.append(f"BGP {i}:")
+            for unit in bgp.units:
+                label = "exclusive group" if unit.exclusive else "pattern"
+                pats = " ".join(tp.text() for tp in unit.patterns)
+                lines.append(f"  {label} @ {','.join(unit.sources) or '-'}: {pats}")
+            for path in bgp.paths:
+                lines.append(f"  path: {path.text()}")
+        return "\n".join(lines)
+
+
+_fresh = [0]
+
+
+def split_bgp(triples: Iterable[tuple]) -> tuple[list[TriplePattern], list[PathPattern]]:
+    """Plain patterns and path patterns of a BGP; sequences and inverses of IRIs become plain patterns."""
+    from rdflib import Variable
+
+    plain: list[TriplePattern] = []
+    paths: list[PathPattern] = []
+
+    def add(s: object, p: object, o: object) -> None:
+        if not isinstance(p, Path):
+            plain.append(TriplePattern(s, p, o))
+        elif isinstance(p, InvPath):
+            if isinstance(p.arg, Path):
+                add_path(o, p.arg, s)
+            else:
+                plain.append(TriplePattern(o, p.arg, s))
+        elif isinstance(p, SequencePath):
+            nodes = [s]
+            for _ in p.args[:-1]:
+                _fresh[0] += 1
+                nodes.append(Variable(f"_seq{_fresh[0]}"))
+            nodes.append(o)
+            for i, step in enumerate(p.args):
+                add(nodes[i], step, nodes[i + 1])
+        else:
+            add_path(s, p, o)
+
+    def add_path(s: object, p: object, o: object) -> None:
+        if isinstance(p, (URIRef, InvPath, SequencePath)):
+            add(s, p, o)
+        else:
+            paths.append(PathPattern(s, p, o))
+
+    for s, p, o in triples:
+        add(s, p, o)
+    return plain, paths
+
+
+def iter_bgps(node: object, seen: set[int] | None = None):
+    """Every BGP node of an algebra tree, the patterns of EXISTS included."""
+    from rdflib.plugins.sparql.parserutils import CompValue
+
+    seen = set() if seen is None else seen
+    if isinstance(node, CompValue):
+        if id(node) in seen:
+            return
+        seen.add(id(node))
+        if node.name == "BGP":
+            yield node
+            return
+        if node.name in ("Builtin_EXISTS", "Builtin_NOTEXISTS"):
+            yield from iter_bgps(exists_graph(node), seen)
+            return
+        for key, value in node.items():
+            if key != "_vars":
+                yield from iter_bgps(value, seen)
+    elif isinstance(node, (list, tuple)):
+        for item in node:
+            yield from iter_bgps(item, seen)
+
+
+class SourceSelector:
+    """Which sources can match a pattern: summaries first, then ASK probes cached across queries."""
+
+    def __init__(
+        self,
+        names: list[str],
+        summaries: Mapping[str, Mapping] | None,
+        prober: Callable[[str, str], bool] | None,
+        cache: dict[tuple[str, str], bool],
+        pool: ThreadPoolExecutor | None = None,
+    ) -> None:
+        self.names = names
+        self.summaries = summaries or {}
+        self.prober = prober
+        self.cache = cache
+        self.pool = pool
+
+    def _summary_allows(self, name: str, tp: TriplePattern) -> bool:
+        summary = self.summaries.get(name)
+        if summary is None:
+            return True
+        predicates = summary.get("predicates")
+        if isinstance(tp.p, URIRef) and predicates is not None and str(tp.p) not in predicates:
+            return False
+        classes = summary.get("classes")
+        if (
+            isinstance(tp.p, URIRef)
+            and str(tp.p) == RDF_TYPE
+            and isinstance(tp.o, URIRef)
+            and classes is not None
+            and str(tp.o) not in classes
+        ):
+            return False
+        return True
+
+    def _needs_probe(self, name: str, tp: TriplePattern) -> bool:
+        if self.prober is None:
+            return False
+        if name not in self.summaries:
+            return True
+        # Summaries know predicates and classes, not subjects or objects.
+        other_constants = var_name(tp.s) is None or (var_name(tp.o) is None and str(tp.p) != RDF_TYPE)
+        return other_constants
+
+    def select(self, patterns: list[TriplePattern]) -> dict[TriplePattern, tuple[str, ...]]:
+        todo: list[tuple[str, str]] = []
+        candidates: dict[TriplePattern, list[str]] = {}
+        for tp in patterns:
+            keep = [n for n in self.names if self._summary_allows(n, tp)]
+            candidates[tp] = keep
+            for name in keep:
+                if self._needs_probe(name, tp) and (name, tp.key()) not in self.cache:
+                    todo.append((name, tp.key()))
+        todo = list(dict.fromkeys(todo))
+        if todo and self.prober is not None:
+            prober = self.prober
+            if self.pool is not None and len(todo) > 1:
+                answers = list(self.pool.map(lambda job: prober(*job), todo))
+            else:
+                answers = [prober(*job) for job in todo]
+            for job, answer in zip(todo, answers, strict=False):
+                self.cache[job] = answer
+        out = {}
+        for tp, keep in candidates.items():
+            out[tp] = tuple(n for n in keep if self.cache.get((n, tp.key()), True))
+        return out
+
+
+def make_units(
+    patterns: list[TriplePattern], relevant: Mapping[TriplePattern, tuple[str, ...]]
+) -> list[Unit]:
+    """Exclusive groups: connected patterns that only the same single source can match."""
+    units: list[Unit] = []
+    by_source: dict[str, list[TriplePattern]] = {}
+    for tp in patterns:
+        srcs = relevant[tp]
+        if len(srcs) == 1:
+            by_source.setdefault(srcs[0], []).append(tp)
+        else:
+            units.append(Unit((tp,), srcs))
+    for source, tps in by_source.items():
+        # connected components on shared variables
+        remaining = list(tps)
+        while remaining:
+            comp = [remaining.pop(0)]
+            comp_vars = set(comp[0].vars())
+            changed = True
+            while changed:
+                changed = False
+                for tp in list(remaining):
+                    if tp.vars() & comp_vars:
+                        comp.append(tp)
+                        comp_vars |= tp.vars()
+                        remaining.remove(tp)
+                        changed = True
+            units.append(Unit(tuple(comp), (source,)))
+    return units
+
+
+def estimate(tp: TriplePattern, bound: set[str], summaries: Mapping[str, Mapping] | None) -> float:
+    """Rough cardinality of a pattern once the ``bound`` variables carry values."""
+    size = DEFAULT_PREDICATE_SIZE
+    if isinstance(tp.p, URIRef):
+        total = 0.0
+        known = False
+        for summary in (summaries or {}).values():
+            preds = summary.get("predicates")
+            if isinstance(preds, Mapping) and str(tp.p) in preds and preds[str(tp.p)] is not None:
+                total += float(preds[str(tp.p)])
+                known = True
+        if known:
+            size = max(total, 1.0)
+    else:
+        size = DEFAULT_PREDICATE_SIZE * 100
+    s_fixed = var_name(tp.s) is None or var_name(tp.s) in bound
+    o_fixed = var_name(tp.o) is None or var_name(tp.o) in bound
+    is_type = isinstance(tp.p, URIRef) and str(tp.p) == RDF_TYPE
+    if s_fixed:
+        size = min(size, 10.0) / 10
+    if o_fixed:
+        size = size / (2 if is_type else 50)
+    return size
+
+
+def order_units(
+    units: list[Unit],
+    bound: set[str],
+    summaries: Mapping[str, Mapping] | None = None,
+    filter_vars: Sequence[frozenset[str]] = (),
+) -> list[Unit]:
+    """Greedy join order: cheapest unit connected to what is bound, cartesian products last.
+
+    A filter that a unit can evaluate by itself is shipped with it, so it makes that unit cheaper."""
+    bound = set(bound)
+    todo = list(units)
+    ordered: list[Unit] = []
+
+    def cost(unit: Unit) -> tuple[int, float]:
+        connected = bool(unit.vars() & bound) or not bound
+        best = min(estimate(tp, bound, summaries) for tp in unit.patterns)
+        best /= 4 ** sum(1 for fv in filter_vars if fv and fv <= unit.vars())
+        return (0 if connected else 1, best / (1 + len(unit.patterns)))
+
+    while todo:
+        nxt = min(todo, key=cost)
+        todo.remove(nxt)
+        ordered.append(nxt)
+        bound |= nxt.vars()
+    return ordered
+
+
+def plan_query(
+    parsed: ParsedQuery,
+    names: list[str],
+    summaries: Mapping[str, Mapping] | None = None,
+    prober: Callable[[str, str], bool] | None = None,
+) -> QueryPlan:
+    """Static plan of every BGP (source selection, exclusive groups, order), without fetching data."""
+    selector = SourceSelector(names, summaries, prober, {})
+    bgps = []
+    for node in iter_bgps(parsed.algebra):
+        plain, paths = split_bgp(node.triples)
+        relevant = selector.select(plain)
+        units = order_units(make_units(plain, relevant), set(), summaries)
+        bgps.append(BGPPlan(plain, paths, units))
+    return QueryPlan(parsed.kind, bgps)

@@ -1,0 +1,172 @@
+"""Sources behind one interface: remote SPARQL endpoints and hosted pyoxigraph stores."""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pyoxigraph as ox
+import requests
+
+from .errors import SourceError
+from .terms import Term, term_from_json
+
+GET_LIMIT = 1800  # longer encoded queries go by POST: servers and proxies cap URL lengths
+
+
+@dataclass
+class SourceCounters:
+    """What one source cost during one query."""
+
+    requests: int = 0
+    bytes_received: int = 0
+    rows: int = 0
+
+
+@dataclass
+class SelectAnswer:
+    variables: list[str]
+    rows: list[dict[str, Term]] = field(default_factory=list)
+    nbytes: int = 0
+
+
+class Source:
+    """A dataset that answers SPARQL SELECT and ASK over its default graph."""
+
+    name: str
+
+    def select(self, query: str) -> SelectAnswer:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def ask(self, query: str) -> tuple[bool, int]:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class RemoteEndpoint(Source):
+    """A SPARQL 1.1 Protocol endpoint; at most ``max_concurrent`` requests in flight to it."""
+
+    def __init__(
+        self,
+        url: str,
+        name: str | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float = 30.0,
+        max_concurrent: int = 4,
+    ) -> None:
+        self.url = url
+        self.name = name or url
+        self.auth = auth
+        self.timeout = timeout
+        self._slots = threading.BoundedSemaphore(max_concurrent)
+        self._local = threading.local()
+        # Labels of blank nodes are stable per endpoint (Oxigraph, Virtuoso): one local node per label.
+        self._bnodes: dict[str, ox.BlankNode] = {}
+        self._bnode_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"RemoteEndpoint({self.url!r}, name={self.name!r})"
+
+    def _session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+        return session
+
+    def _request(self, query: str) -> bytes:
+        headers = {"Accept": "application/sparql-results+json"}
+        try:
+            with self._slots:
+                encoded = urlencode({"query": query})
+                if len(encoded) <= GET_LIMIT:
+                    response = self._session().get(
+                        f"{self.url}?{encoded}", headers=headers, auth=self.auth, timeout=self.timeout
+                    )
+                else:
+                    headers["Content-Type"] = "application/x-www-form-urlencoded"
+                    response = self._session().post(
+                        self.url, data=encoded, headers=headers, auth=self.auth, timeout=self.timeout
+                    )
+                body = response.content
+        except requests.Timeout:
+            raise SourceError(self.name, f"timed out after {self.timeout} s") from None
+        except requests.RequestException as exc:
+            raise SourceError(self.name, f"unreachable: {exc.__class__.__name__}") from None
+        if response.status_code != 200:
+            raise SourceError(self.name, f"HTTP {response.status_code}: {body[:200]!r}")
+        return body
+
+    def _parse(self, body: bytes) -> dict:
+        try:
+            doc = json.loads(body)
+        except ValueError:
+            raise SourceError(self.name, f"malformed results: {body[:80]!r}") from None
+        if not isinstance(doc, dict):
+            raise SourceError(self.name, "malformed results: not a JSON object")
+        return doc
+
+    def select(self, query: str) -> SelectAnswer:
+        body = self._request(query)
+        doc = self._parse(body)
+        try:
+            variables = list(doc["head"]["vars"])
+            rows = []
+            with self._bnode_lock:
+                for binding in doc["results"]["bindings"]:
+                    rows.append({k: term_from_json(v, self._bnodes) for k, v in binding.items()})
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SourceError(self.name, f"malformed results: {exc!r}") from None
+        return SelectAnswer(variables, rows, len(body))
+
+    def ask(self, query: str) -> tuple[bool, int]:
+        body = self._request(query)
+        doc = self._parse(body)
+        value = doc.get("boolean")
+        if not isinstance(value, bool):
+            raise SourceError(self.name, "malformed ASK result")
+        return value, len(body)
+
+
+class HostedStore(Source):
+    """A dataset hosted by the marketplace: an embedded pyoxigraph store opened from a directory."""
+
+    def __init__(self, location: str | Path | ox.Store, name: str | None = None) -> None:
+        if isinstance(location, ox.Store):
+            self.store = location
+            self.name = name or "hosted"
+        else:
+            try:
+                self.store = ox.Store.read_only(str(location))
+            except OSError as exc:
+                raise SourceError(name or str(location), f"cannot open store: {exc}") from None
+            self.name = name or str(location)
+
+    def __repr__(self) -> str:
+        return f"HostedStore(name={self.name!r})"
+
+    def select(self, query: str) -> SelectAnswer:
+        try:
+            solutions = self.store.query(query)
+            variables = [v.value for v in solutions.variables]
+            rows = []
+            nbytes = 0
+            for solution in solutions:
+                row = {}
+                for name in variables:
+                    value = solution[name]
+                    if value is not None:
+                        row[name] = value
+                        nbytes += len(str(value))
+                rows.append(row)
+            del solutions
+        except (SyntaxError, OSError, ValueError) as exc:
+            raise SourceError(self.name, str(exc)) from None
+        return SelectAnswer(variables, rows, nbytes)
+
+    def ask(self, query: str) -> tuple[bool, int]:
+        try:
+            return bool(self.store.query(query)), 5
+        except (SyntaxError, OSError, ValueError) as exc:
+            raise SourceError(self.name, str(exc)) from None
