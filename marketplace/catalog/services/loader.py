@@ -12,7 +12,7 @@ import pyoxigraph as ox
 
 from .formats import RdfFormatInfo
 
-CHUNK_BYTES = 32 * 1024 * 1024
+CHUNK_BYTES = 16 * 1024 * 1024
 QUAD_BATCH = 250_000
 
 
