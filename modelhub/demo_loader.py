@@ -64,3 +64,14 @@ def demo_models_load(publisher: Organisation, *, compress: bool = False, user=No
 
         job_create(user=user, source=reference, eval_file=DEMO_DIR / "digits_eval.npz", eval_name="digits_eval")
     return model
+
+
+def load_demo(*, buyer, operator, stdout, make_publisher) -> list[str]:
+    """The model hub's part of `manage.py load_demo`: a model publisher with the digits CNN, compressed by a job."""
+    publisher = make_publisher("Model Lab", "modellab")
+    model = demo_models_load(publisher, compress=not model_exists(), user=publisher.memberships.first().user)
+    return [f"  models:                    /models/{model.slug}/ (publisher modellab; a compression job runs in the worker)"]
+
+
+def model_exists() -> bool:
+    return HubModel.objects.filter(slug="digits-cnn").exists()

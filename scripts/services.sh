@@ -15,7 +15,7 @@ fi
 if [ ! -x /usr/bin/chromium ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
-for dir in tests/market/comunica bench/federation; do
+for dir in tests/market/comunica; do
   if [ -f "$dir/package-lock.json" ] && [ ! -d "$dir/node_modules" ]; then
     (cd "$dir" && npm ci --silent --no-audit --no-fund)
   fi

@@ -8,11 +8,12 @@ from django.apps import apps
 
 DEMO_PASSWORD = "demo-pass-2026"
 
-# "app label": "module:function" called as function(buyer=..., operator=..., stdout=...) -> list of lines to print.
+# "app label": "module:function" called as function(buyer=, operator=, stdout=, make_publisher=) -> lines to print;
+# make_publisher(name, username) returns an approved publisher owned by that (demo) user.
 EXTENSIONS = {
     "money": "marketplace.money.demo:load_demo",
     "market": "marketplace.market.demo:load_demo",
-    "modelhub": "modelhub.demo_data:load_demo",
+    "modelhub": "modelhub.demo_loader:load_demo",
 }
 
 

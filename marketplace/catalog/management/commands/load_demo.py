@@ -47,7 +47,7 @@ class Command(BaseCommand):
             f"  publishers:                catalog, vendor0, ratingsite0, ... / {DEMO_PASSWORD}",
         ]
         for extension in demo_extensions():
-            lines += extension(buyer=buyer, operator=operator, stdout=self.stdout) or []
+            lines += extension(buyer=buyer, operator=operator, stdout=self.stdout, make_publisher=self._publisher) or []
         self.stdout.write("\n".join(lines))
 
     def _user(self, username: str, **flags) -> User:
@@ -70,6 +70,10 @@ class Command(BaseCommand):
         if not organisation.is_approved:
             organisation_approve(organisation=organisation, by=operator)
         return organisation
+
+    def _publisher(self, name: str, username: str) -> Organisation:
+        operator = User.objects.get(username="operator")
+        return self._organisation(name, self._user(username), operator)
 
     def _publish(self, source, operator: User) -> None:
         title, description, tags = DESCRIPTIONS[source.kind]
