@@ -1,0 +1,185 @@
+"""Market overhead benchmark: time from submit to quote against plain federation on the same endpoints.
+
+    .venv/bin/python bench/market/run.py                 # FedShop-like demo world (6 endpoints), 3 repetitions
+    .venv/bin/python bench/market/run.py --products 1000 --repeat 5
+    .venv/bin/python bench/market/run.py --database-url postgres://postgres@127.0.0.1:5432/mkt_market_bench
+
+For each FedShop query: (a) plain federation, the engine without provenance (the peer); (b) the engine with
+provenance; (c) the market's job run in process: dataset selection, federation with provenance, holding
+the answer, building the allocation problem from the price models, solving it and storing the quote
+(everything between the worker picking the job up and the quote; the broker's queueing is not pricing).
+Runs are interleaved, the median of the repetitions is reported. Prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+WORK = Path(tempfile.mkdtemp(prefix="bench-market-"))
+os.environ.update(
+    {
+        "DATABASE_URL": f"sqlite:///{WORK / 'db.sqlite3'}",
+        "VAR_DIR": str(WORK / "var"),
+        "SECRET_KEY": "bench",
+        "DEBUG": "0",
+        "ALLOW_PRIVATE_ENDPOINTS": "1",
+        "CELERY_TASK_ALWAYS_EAGER": "1",
+        "LOG_LEVEL": "WARNING",
+        "MARKET_QUOTES_PER_HOUR": "100000",
+    }
+)
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--products", type=int, default=200)
+    parser.add_argument("--vendors", type=int, default=3)
+    parser.add_argument("--ratingsites", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--database-url", default="", help="an empty database to use (default: SQLite in a temporary folder)"
+    )
+    args = parser.parse_args()
+    if args.database_url:
+        os.environ["DATABASE_URL"] = args.database_url
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+    from marketplace.accounts.models import User
+    from marketplace.accounts.services import organisation_apply, organisation_approve
+    from marketplace.catalog.models import Dataset
+    from marketplace.demo.fedshop import generate, instantiate_queries
+    from marketplace.market.models import QueryJob
+    from marketplace.market.services.price_models import price_model_set
+    from marketplace.market.services.queries import job_create, job_run
+    from sparql import Federation, RemoteEndpoint
+    from tests.servers import OxigraphServer
+
+    scale = {"n_products": args.products, "n_vendors": args.vendors, "n_ratingsites": args.ratingsites}
+    log(f"generating {scale}")
+    files = generate(WORK / "data", **scale)
+    servers = []
+    try:
+        owner = User.objects.create_user("owner", "owner@example.org", "x")
+        buyer = User.objects.create_user("buyer", "buyer@example.org", "x")
+        endpoints: dict[str, str] = {}
+        for k, source in enumerate(files):
+            server = OxigraphServer(Path(source.path))
+            servers.append(server)
+            org = organisation_apply(user=owner, name=f"Publisher {source.name}")
+            organisation_approve(organisation=org, by=None)
+            dataset = Dataset.objects.create(
+                publisher=org,
+                title=source.name,
+                slug=source.name,
+                kind=Dataset.Kind.REMOTE,
+                endpoint_url=server.url,
+                status=Dataset.Status.APPROVED,
+            )
+            # A mix of price models: per triple, per row, access fee, in turn.
+            kind = ("per_triple", "per_row", "access_fee")[k % 3]
+            price_model_set(user=owner, dataset=dataset, kind=kind, rate=Decimal("0.5"), access_fee=25)
+            endpoints[str(dataset.pk)] = server.url
+        queries = instantiate_queries(**scale)
+        log(f"{len(servers)} endpoints up; {len(queries)} queries")
+
+        def plain(text: str, provenance: bool) -> tuple[float, int]:
+            fed = Federation([RemoteEndpoint(url, name=name) for name, url in endpoints.items()])
+            start = time.perf_counter()
+            result = fed.query(text, provenance=provenance)
+            return time.perf_counter() - start, len(result.rows)
+
+        def market(text: str) -> tuple[float, QueryJob]:
+            start = time.perf_counter()
+            job = job_create(buyer=buyer, query=text, run=False)
+            job = job_run(job_id=job.pk)
+            return time.perf_counter() - start, job
+
+        rows = []
+        for name, text in queries:
+            plain(text, False)  # warm-up: connections, parser
+            t_plain, t_prov, t_market, t_inner = [], [], [], []
+            job = None
+            for _ in range(args.repeat):
+                t, n = plain(text, False)
+                t_plain.append(t)
+                t_prov.append(plain(text, True)[0])
+                t, job = market(text)
+                t_market.append(t)
+                t_inner.append(job.federation_seconds or 0.0)
+            if job.status != QueryJob.Status.QUOTED:
+                log(f"{name}: {job.status} {job.error}")
+                continue
+            quote = job.quotes.get()
+            p, v, m, f = (statistics.median(x) for x in (t_plain, t_prov, t_market, t_inner))
+            rows.append(
+                (
+                    name,
+                    job.rows_available,
+                    quote.rows_in_quote,
+                    p,
+                    v,
+                    m,
+                    f,
+                    quote.strategy,
+                    quote.solve_seconds,
+                )
+            )
+            log(f"{name}: plain {p:.3f}s provenance {v:.3f}s market {m:.3f}s")
+    finally:
+        for server in servers:
+            server.stop()
+        shutil.rmtree(WORK, ignore_errors=True)
+
+    engine = "PostgreSQL" if "postgres" in os.environ["DATABASE_URL"] else "SQLite"
+    print(
+        f"FedShop-like world {scale}, {len(endpoints)} endpoints, {engine}, median of {args.repeat} runs.\n"
+    )
+    print(
+        "| query | rows | rows quoted | plain federation (s) | + provenance (s) | submit → quote (s) "
+        "| of which federation (s) | quote / plain | quote / provenance | market's own (ms) | strategy | solve (ms) |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |")
+    ratios, ratios_prov, own = [], [], []
+    for name, avail, quoted, p, v, m, f, strategy, solve in rows:
+        ratios.append(m / p)
+        ratios_prov.append(m / v)
+        own.append(m - f)
+        print(
+            f"| {name} | {avail} | {quoted} | {p:.3f} | {v:.3f} | {m:.3f} | {f:.3f} | {m / p:.2f} | {m / v:.2f} "
+            f"| {(m - f) * 1000:.0f} | {strategy} | {solve * 1000:.1f} |"
+        )
+    if ratios:
+        print(
+            f"\nGeometric mean: submit → quote / plain federation = {statistics.geometric_mean(ratios):.2f}; "
+            f"/ federation with provenance = {statistics.geometric_mean(ratios_prov):.2f}. "
+            f"The market's own time (submit → quote minus the federation inside the job): median "
+            f"{statistics.median(own) * 1000:.0f} ms."
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,271 @@
+"""Asking: create a query job, run it over the federation (in a worker, with progress and cancel), hold the
+answer with its provenance, then quote it. Errors shown to the buyer never carry a source's own message,
+because a source's error can echo bindings shipped to it from another provider."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from marketplace.allocation import STRATEGIES
+from sparql import Federation, QueryCancelled, QuerySyntaxError, SourceError, UnsupportedQuery
+from sparql.planning import PathPattern
+from sparql.provenance import collect_patterns
+
+from .. import held
+from ..errors import InvalidAsk, NotAllowed, TooManyQuotes
+from ..models import QueryJob
+from ..pricing import BLANKET
+from ..protocol import check_no_service
+from . import sources as market_sources
+
+logger = logging.getLogger(__name__)
+MAX_QUERY_CHARS = 100_000
+PROGRESS_INTERVAL = 0.3
+
+
+@functools.lru_cache(maxsize=64)
+def parse_cached(query: str):
+    """The engine's parse of a query text; asking and running parse the same text once per process."""
+    return Federation([]).parse(query)
+
+
+def _clean_entries(entries: Sequence | None) -> list[str]:
+    out = []
+    for entry in entries or []:
+        text = str(entry).strip()
+        if text:
+            out.append(text[:200])
+    return out[:100]
+
+
+def job_create(
+    *,
+    buyer,
+    query: str,
+    value_per_row: int | None = None,
+    budget: int | None = None,
+    include: Sequence | None = None,
+    exclude: Sequence | None = None,
+    strategy: str = "auto",
+    via: str = "ui",
+    run: bool = True,
+) -> QueryJob:
+    """Check the ask cheaply (syntax, amounts, quota) and queue it; `run=False` leaves the running to the caller."""
+    if not buyer.is_authenticated:
+        raise NotAllowed("Sign in to ask a query.")
+    query = (query or "").strip()
+    if not query:
+        raise InvalidAsk("The query is empty.")
+    if len(query) > MAX_QUERY_CHARS:
+        raise InvalidAsk(f"The query is longer than {MAX_QUERY_CHARS} characters.")
+    for name, amount in (("value per row", value_per_row), ("budget", budget)):
+        if amount is not None and (isinstance(amount, bool) or not isinstance(amount, int) or amount < 0):
+            raise InvalidAsk(f"The {name} must be a whole number of minor units, 0 or more.")
+    if strategy not in STRATEGIES:
+        raise InvalidAsk(f"The strategy must be one of {', '.join(STRATEGIES)}.")
+    try:
+        parsed = parse_cached(query)
+    except QuerySyntaxError as exc:
+        raise InvalidAsk(f"The query does not parse: {exc.message}") from None
+    except UnsupportedQuery as exc:
+        raise InvalidAsk(f"The query is not supported: {exc}") from None
+    check_no_service(algebra=parsed.algebra)
+    hour_ago = timezone.now() - timedelta(hours=1)
+    if (
+        QueryJob.objects.filter(buyer=buyer, created_at__gte=hour_ago).count()
+        >= settings.MARKET_QUOTES_PER_HOUR
+    ):
+        raise TooManyQuotes(f"At most {settings.MARKET_QUOTES_PER_HOUR} queries an hour; try again later.")
+    job = QueryJob.objects.create(
+        buyer=buyer,
+        query=query,
+        kind=parsed.kind,
+        value_per_row=value_per_row,
+        budget=budget,
+        include=_clean_entries(include),
+        exclude=_clean_entries(exclude),
+        strategy=strategy,
+        via=via,
+    )
+    if run:
+        from ..tasks import run_query_job
+
+        transaction.on_commit(lambda: run_query_job.delay(str(job.pk)))
+    return job
+
+
+def job_cancel(*, job: QueryJob, by) -> QueryJob:
+    if job.buyer_id != by.pk:
+        raise NotAllowed("Only the buyer can cancel this query.")
+    if job.finished:
+        return job
+    job.cancel_requested = True
+    job.save(update_fields=["cancel_requested"])
+    # A job still in the queue is cancelled at once; a running one stops at its next request.
+    QueryJob.objects.filter(pk=job.pk, status=QueryJob.Status.QUEUED).update(
+        status=QueryJob.Status.CANCELLED, finished_at=timezone.now()
+    )
+    job.refresh_from_db()
+    return job
+
+
+class _Watcher(threading.Thread):
+    """Writes the engine's progress to the job and turns the buyer's cancel request into the engine's event."""
+
+    def __init__(self, job_id, federation: Federation) -> None:
+        super().__init__(daemon=True)
+        self.job_id = job_id
+        self.federation = federation
+        self.snapshot: dict = {}
+        self.written: dict = {}
+        self.stop = threading.Event()
+
+    def update(self, snapshot: dict) -> None:
+        self.snapshot = snapshot
+
+    def run(self) -> None:
+        try:
+            while not self.stop.wait(PROGRESS_INTERVAL):
+                self.flush()
+        finally:
+            connection.close()
+
+    def flush(self) -> None:
+        snap = self.snapshot
+        progress = {
+            "phase": snap.get("phase", "planning"),
+            "requests": snap.get("requests", 0),
+            "sources_contacted": len(snap.get("sources_contacted", [])),
+            "triples_fetched": snap.get("triples", 0),
+        }
+        if progress != self.written:
+            QueryJob.objects.filter(pk=self.job_id, status=QueryJob.Status.RUNNING).update(progress=progress)
+            self.written = progress
+        if QueryJob.objects.filter(pk=self.job_id, cancel_requested=True).exists():
+            self.federation.cancel()
+
+
+def _finish(job: QueryJob, status: str, error: str = "") -> QueryJob:
+    job.status = status
+    job.error = error
+    job.finished_at = timezone.now()
+    job.save(update_fields=["status", "error", "finished_at", "progress", "notes"])
+    return job
+
+
+def _derivations(result, patterns_have_paths: bool) -> list[list[dict[str, list[str]]]]:
+    """Per row: alternative derivations as {dataset id | BLANKET: [N-Triples]}; unknown sources become BLANKET."""
+
+    def convert(derivation) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        names = set(derivation.triples) | set(derivation.sources.values())
+        for name in names:
+            key = name if name.isdigit() else BLANKET
+            bucket = out.setdefault(key, [])
+            for triple in derivation.triples.get(name, []):
+                text = str(triple)
+                if text not in bucket:
+                    bucket.append(text)
+        if patterns_have_paths:
+            out.setdefault(BLANKET, [])
+        return out
+
+    provenance = result.provenance or []
+    if result.kind == "SELECT":
+        rows = []
+        for index in range(len(result.rows)):
+            derivs = [convert(d) for d in provenance[index]] if index < len(provenance) else []
+            rows.append(derivs or [{BLANKET: []}])
+        return rows
+    if result.kind == "CONSTRUCT":
+        merged: dict[str, list[str]] = {}
+        for derivation in provenance[0] if provenance else []:
+            for key, triples in convert(derivation).items():
+                bucket = merged.setdefault(key, [])
+                bucket.extend(t for t in triples if t not in bucket)
+        if result.triples and not merged:
+            merged = {BLANKET: []}
+        return [[merged]]
+    return []  # ASK is priced without looking at the data (see quotes.ask_derivation)
+
+
+def job_run(*, job_id) -> QueryJob:
+    """Run the federated query of a queued job, hold its answer and provenance, and quote it."""
+    from .quotes import ask_derivation, quote_create
+
+    updated = QueryJob.objects.filter(pk=job_id, status=QueryJob.Status.QUEUED).update(
+        status=QueryJob.Status.RUNNING, started_at=timezone.now(), progress={"phase": "planning"}
+    )
+    job = QueryJob.objects.select_related("buyer").get(pk=job_id)
+    if not updated:
+        return job  # cancelled while queued, or a redelivered task
+    selection = market_sources.select_datasets(buyer=job.buyer, include=job.include, exclude=job.exclude)
+    engine_sources, notes = market_sources.build_sources(selection.datasets)
+    job.notes = selection.notes + notes
+    job.datasets.add(*selection.datasets)
+    federation = Federation(engine_sources, market_sources.build_summaries(selection.datasets))
+    watcher = _Watcher(job.pk, federation)
+    watcher.start()
+    started = time.perf_counter()
+    try:
+        result = federation.query(job.query, provenance=True, partial=True, progress=watcher.update)
+    except QueryCancelled:
+        return _finish(job, QueryJob.Status.CANCELLED, "Cancelled by the buyer.")
+    except QuerySyntaxError as exc:
+        return _finish(job, QueryJob.Status.FAILED, f"The query does not parse: {exc.message}")
+    except UnsupportedQuery as exc:
+        return _finish(job, QueryJob.Status.FAILED, f"The query is not supported: {exc}")
+    except SourceError:
+        logger.exception("query job %s: a source failed", job.pk)
+        return _finish(job, QueryJob.Status.FAILED, "A provider did not answer; no quote could be made.")
+    except Exception:
+        logger.exception("query job %s failed", job.pk)
+        return _finish(job, QueryJob.Status.FAILED, "The query could not be run (internal error).")
+    finally:
+        watcher.stop.set()
+        watcher.join(timeout=5)
+    job.federation_seconds = time.perf_counter() - started
+    titles = {str(d.pk): d.title for d in selection.datasets}
+    for name in sorted(result.failed_sources):
+        job.notes.append(f"“{titles.get(name, name)}” did not answer; its data is missing from this answer.")
+    has_paths = any(
+        isinstance(p.pattern, PathPattern) for p in collect_patterns(parse_cached(job.query).algebra)
+    )
+    if job.kind == "ASK":
+        derivations = [[ask_derivation(federation, job.query, has_paths)]]
+    else:
+        derivations = _derivations(result, has_paths)
+    job.variables = list(result.variables) if job.kind == "SELECT" else []
+    job.rows_available = len(derivations)
+    job.answer = held.encode_answer(result)
+    job.provenance = held.encode_provenance(derivations)
+    per_source = result.stats.get("per_source", {})
+    contributed = {int(n): c.get("rows", 0) for n, c in per_source.items() if n.isdigit() and c.get("rows")}
+    job.progress = {
+        "phase": "quoting",
+        "requests": result.stats.get("requests", 0),
+        "sources_contacted": sum(1 for c in per_source.values() if c.get("requests")),
+        "rows": job.rows_available,
+        "contributed": {str(k): v for k, v in contributed.items()},
+    }
+    try:
+        # Holding the answer, quoting it and finishing the job: one transaction, one commit.
+        with transaction.atomic():
+            job.save(
+                update_fields=["variables", "rows_available", "answer", "provenance", "federation_seconds"]
+            )
+            quote_create(job=job, datasets=selection.datasets, subscribed=selection.subscribed, first=True)
+            job.progress = {**job.progress, "phase": "done"}
+            return _finish(job, QueryJob.Status.QUOTED)
+    except Exception:
+        logger.exception("query job %s: quoting failed", job.pk)
+        return _finish(job, QueryJob.Status.FAILED, "The answer could not be priced (internal error).")
