@@ -1,0 +1,35 @@
+"""Which answer rows a buyer buys: min cut, integer program (HiGHS) or greedy; pure functions, no Django."""
+
+from .dispatch import MILP_MAX_DERIVATIONS, STRATEGIES, allocate
+from .model import (
+    Allocation,
+    AllocationError,
+    InvalidAmount,
+    InvalidProblem,
+    NegativeBudget,
+    NegativePrice,
+    NegativeValue,
+    Problem,
+    Row,
+    StrategyNotApplicable,
+    UnknownItem,
+    UnknownStrategy,
+)
+
+__all__ = [
+    "MILP_MAX_DERIVATIONS",
+    "STRATEGIES",
+    "Allocation",
+    "AllocationError",
+    "InvalidAmount",
+    "InvalidProblem",
+    "NegativeBudget",
+    "NegativePrice",
+    "NegativeValue",
+    "Problem",
+    "Row",
+    "StrategyNotApplicable",
+    "UnknownItem",
+    "UnknownStrategy",
+    "allocate",
+]

@@ -1,0 +1,105 @@
+"""Chooses a strategy for an allocation problem, runs it and reports what was done."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from .compiled import Compiled, compile_problem
+from .greedy import cost_sharing_bound, solve_greedy
+from .milp import lp_bound, solve_milp
+from .mincut import solve_mincut
+from .model import Allocation, Problem, StrategyNotApplicable, UnknownStrategy
+from .solution import Solution, finish
+
+STRATEGIES = ("auto", "mincut", "milp", "greedy")
+# From bench/allocation/run.py (docs/benchmarks/allocation.md): at 10k rows (15k derivations) the integer
+# program takes seconds to tens of seconds and at 100k it does not finish in 70 s, while the greedy stays
+# within 1% of the optimum; HiGHS may also overrun its time limit in presolve on large models.
+MILP_MAX_DERIVATIONS = 20_000
+# The LP relaxation gives the greedy a bound; above this size we use the O(n) cost-sharing bound only.
+LP_BOUND_MAX_DERIVATIONS = 50_000
+
+
+def allocate(
+    problem: Problem, *, strategy: str = "auto", time_limit: float = 10.0, lp_bound_for_greedy: bool | None = None
+) -> Allocation:
+    """Decide which rows to buy. strategy: auto | mincut | milp | greedy; time_limit bounds the MILP/LP.
+
+    auto: min cut for closure instances (one derivation per row, no binding budget), else the integer
+    program up to MILP_MAX_DERIVATIONS (falling back to or improved by the greedy if it runs out of time),
+    else greedy. lp_bound_for_greedy: compute the LP bound for a greedy result (None = when small enough).
+    """
+    if strategy not in STRATEGIES:
+        raise UnknownStrategy(f"strategy must be one of {', '.join(STRATEGIES)}, got {strategy!r}")
+    start = time.perf_counter()
+    deadline = start + time_limit
+    compiled = compile_problem(problem)
+
+    if strategy == "mincut" or (strategy == "auto" and compiled.is_closure()):
+        try:
+            solution = solve_mincut(compiled)
+        except StrategyNotApplicable:
+            if strategy == "mincut":
+                raise
+            solution = _by_size(compiled, deadline, lp_bound_for_greedy)
+    elif strategy == "milp":
+        solution = solve_milp(compiled, time_limit)
+        if solution is None:
+            solution = _greedy(compiled, deadline, lp_bound_for_greedy)
+            solution.notes.append("milp found no allocation within the time limit; greedy used")
+    elif strategy == "greedy":
+        solution = _greedy(compiled, deadline, lp_bound_for_greedy)
+    else:
+        solution = _by_size(compiled, deadline, lp_bound_for_greedy)
+    return finish(problem, compiled, solution, time.perf_counter() - start)
+
+
+def _by_size(c: Compiled, deadline: float, lp: bool | None) -> Solution:
+    if c.n_derivs <= MILP_MAX_DERIVATIONS:
+        return _exact_or_greedy(c, deadline, lp)
+    return _greedy(c, deadline, lp)
+
+
+def _exact_or_greedy(c: Compiled, deadline: float, lp: bool | None) -> Solution:
+    exact = solve_milp(c, max(0.01, deadline - time.perf_counter()))
+    if exact is not None and exact.optimal:
+        return exact
+    greedy = _greedy(c, deadline, False)
+    if exact is None:
+        greedy.notes.append("milp found no allocation within the time limit; greedy used")
+        return greedy
+    if _objective(c, greedy) > _objective(c, exact):
+        greedy.upper_bound = min(greedy.upper_bound, exact.upper_bound)
+        greedy.notes.append("milp ran out of time; the greedy allocation was better")
+        return greedy
+    return exact
+
+
+def _greedy(c: Compiled, deadline: float, lp: bool | None) -> Solution:
+    solution = solve_greedy(c)
+    bought_unlimited = int(((solution.chosen >= 0) & c.unlimited).sum())
+    bound = cost_sharing_bound(c, bought_unlimited)
+    if lp or (lp is None and c.n_derivs <= LP_BOUND_MAX_DERIVATIONS):
+        remaining = deadline - time.perf_counter()
+        if remaining > 0:
+            lp_value = lp_bound(c, bought_unlimited, remaining)
+            if lp_value is not None:
+                bound = min(bound, lp_value)
+            else:
+                solution.notes.append("LP bound did not finish in time; cost-sharing bound reported")
+    solution.upper_bound = bound
+    return solution
+
+
+def _objective(c: Compiled, s: Solution) -> float:
+    """Finite objective of a solution, ranked first by how many unlimited rows it buys."""
+    taken = s.chosen >= 0
+    if not taken.any():
+        return 0.0
+    ks = s.chosen[taken]
+    items = np.unique(np.concatenate([c.deriv_items[c.deriv_ptr[k] : c.deriv_ptr[k + 1]] for k in ks.tolist()]))
+    value = float(c.value[taken].sum()) - float(c.price[items].sum())
+    return int((taken & c.unlimited).sum()) * math.ldexp(1.0, 80) + value

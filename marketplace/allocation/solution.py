@@ -1,0 +1,81 @@
+"""What a solver hands back (chosen derivation per candidate row, bound) and how it becomes an Allocation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .compiled import Compiled
+from .model import Allocation, Problem
+
+
+@dataclass
+class Solution:
+    """chosen[r] is the candidate derivation used by candidate row r, or -1 when the row is not bought."""
+
+    chosen: np.ndarray
+    strategy: str
+    upper_bound: float
+    optimal: bool
+    notes: list[str] = field(default_factory=list)
+
+
+def finish(problem: Problem, compiled: Compiled, solution: Solution, seconds: float) -> Allocation:
+    """Map candidate rows back to problem rows, add every row the bought items already pay for, and total up.
+
+    The zero-cost fill also buys rows worth 0 and rows whose derivations became free, so ties go to buying
+    ("buy everything worth its price").
+    """
+    prices = problem.prices
+    chosen = solution.chosen
+    derivation: dict[int, int] = {}
+    bought_priced: set[str] = set()
+    item_ids = compiled.item_ids
+    for r in np.flatnonzero(chosen >= 0).tolist():
+        k = int(chosen[r])
+        derivation[int(compiled.row_index[r])] = int(compiled.deriv_orig[k])
+        lo, hi = compiled.deriv_ptr[k], compiled.deriv_ptr[k + 1]
+        bought_priced.update(item_ids[j] for j in compiled.deriv_items[lo:hi].tolist())
+
+    available = bought_priced | {i for i, p in prices.items() if p == 0}
+    for s, row in enumerate(problem.rows):
+        if s in derivation:
+            continue
+        for k, d in enumerate(row.derivations):
+            if d <= available if isinstance(d, (set, frozenset)) else available.issuperset(d):
+                derivation[s] = k
+                break
+
+    items: set[str] = set()
+    value = 0
+    unlimited = 0
+    for s, k in derivation.items():
+        row = problem.rows[s]
+        items.update(row.derivations[k])
+        if row.value is None:
+            unlimited += 1
+        else:
+            value += row.value
+    cost = sum(prices[i] for i in items)
+    if problem.budget is not None and cost > problem.budget:
+        raise AssertionError(f"allocation costs {cost}, over the budget {problem.budget}")  # solver bug
+    objective = value - cost
+    upper = max(float(solution.upper_bound), float(objective))
+    gap = (upper - objective) / max(1.0, abs(upper))
+    optimal = solution.optimal or upper - objective < 1.0  # objectives are integers
+    return Allocation(
+        rows=tuple(sorted(derivation)),
+        derivation=dict(sorted(derivation.items())),
+        items=frozenset(items),
+        cost=cost,
+        value=value,
+        unlimited_rows=unlimited,
+        objective=objective,
+        strategy=solution.strategy,
+        upper_bound=upper,
+        gap=0.0 if optimal else gap,
+        solve_seconds=seconds,
+        optimal=optimal,
+        notes=tuple(solution.notes),
+    )

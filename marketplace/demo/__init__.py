@@ -1,0 +1,1 @@
+"""Demo data: a deterministic FedShop-like generator of multi-publisher RDF and its query workload."""

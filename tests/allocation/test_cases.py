@@ -1,0 +1,226 @@
+"""Hand-made allocation cases: shared items, budgets, alternative providers, free items, input errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from marketplace.allocation import (
+    InvalidAmount,
+    NegativeBudget,
+    NegativePrice,
+    NegativeValue,
+    Problem,
+    Row,
+    StrategyNotApplicable,
+    UnknownItem,
+    UnknownStrategy,
+    allocate,
+)
+
+EXACT = ["auto", "milp"]
+ALL = ["auto", "milp", "greedy"]
+
+
+def d(*items: str) -> frozenset[str]:
+    return frozenset(items)
+
+
+@pytest.mark.parametrize("strategy", [*ALL, "mincut"])
+def test_shared_item_makes_a_pair_of_rows_worth_buying_together(strategy: str) -> None:
+    # alone each row pays 1 + 3 for a value of 3; together they pay 1 + 1 + 3 for 6
+    problem = Problem(
+        rows=[Row(3, (d("a", "shared"),)), Row(3, (d("b", "shared"),))],
+        prices={"a": 1, "b": 1, "shared": 3},
+    )
+    alloc = allocate(problem, strategy=strategy)
+    assert alloc.rows == (0, 1)
+    assert alloc.items == {"a", "b", "shared"}
+    assert alloc.cost == 5
+    assert alloc.objective == 1
+
+
+@pytest.mark.parametrize("strategy", [*ALL, "mincut"])
+def test_row_alone_is_not_bought_when_it_costs_more_than_it_is_worth(strategy: str) -> None:
+    problem = Problem(rows=[Row(3, (d("a", "shared"),))], prices={"a": 1, "shared": 3})
+    alloc = allocate(problem, strategy=strategy)
+    assert alloc.rows == ()
+    assert alloc.cost == 0
+
+
+@pytest.mark.parametrize("strategy", ALL)
+def test_budget_forces_a_choice_of_the_better_row(strategy: str) -> None:
+    problem = Problem(
+        rows=[Row(10, (d("x"),)), Row(9, (d("y"),))],
+        prices={"x": 6, "y": 3},
+        budget=7,
+    )
+    alloc = allocate(problem, strategy=strategy)
+    assert alloc.rows == (1,)
+    assert alloc.cost == 3
+    assert alloc.objective == 6
+
+
+@pytest.mark.parametrize("strategy", EXACT)
+def test_budget_picks_the_best_combination_not_the_best_ratio(strategy: str) -> None:
+    # best ratio (row 0) leaves no room; rows 1 and 2 together fill the budget for more
+    problem = Problem(
+        rows=[Row(13, (d("a"),)), Row(10, (d("b"),)), Row(10, (d("c"),))],
+        prices={"a": 6, "b": 5, "c": 5},
+        budget=10,
+    )
+    alloc = allocate(problem, strategy=strategy)
+    assert alloc.rows == (1, 2)
+    assert alloc.objective == 10
+    assert allocate(problem, strategy="greedy").objective <= alloc.objective
+    assert alloc.optimal
+
+
+@pytest.mark.parametrize("strategy", ALL)
+def test_alternative_derivations_pick_the_cheaper_provider(strategy: str) -> None:
+    problem = Problem(
+        rows=[Row(10, (d("t@expensive"), d("t@cheap")))],
+        prices={"t@expensive": 5, "t@cheap": 2},
+    )
+    alloc = allocate(problem, strategy=strategy)
+    assert alloc.derivation == {0: 1}
+    assert alloc.items == {"t@cheap"}
+    assert alloc.cost == 2
+
+
+@pytest.mark.parametrize("strategy", ALL)
+def test_alternative_provider_shared_with_other_rows_wins_over_a_cheaper_private_one(strategy: str) -> None:
+    # row 0 could use its own item (2) but the provider already needed by row 1 (3) is free at the margin
+    problem = Problem(
+        rows=[Row(10, (d("own"), d("common"))), Row(10, (d("common"),))],
+        prices={"own": 2, "common": 3},
+    )
+    alloc = allocate(problem, strategy=strategy)
+    assert alloc.items == {"common"}
+    assert alloc.derivation == {0: 1, 1: 0}
+    assert alloc.objective == 17
+
+
+@pytest.mark.parametrize("strategy", [*ALL, "mincut"])
+def test_free_items_are_listed_but_cost_nothing(strategy: str) -> None:
+    problem = Problem(
+        rows=[Row(0, (d("open"),)), Row(4, (d("open", "paid"),))],
+        prices={"open": 0, "paid": 3},
+    )
+    alloc = allocate(problem, strategy=strategy)
+    assert alloc.rows == (0, 1)
+    assert alloc.items == {"open", "paid"}
+    assert alloc.cost == 3
+
+
+@pytest.mark.parametrize("strategy", [*ALL, "mincut"])
+def test_unlimited_row_is_bought_whatever_it_costs_and_reported_apart(strategy: str) -> None:
+    problem = Problem(rows=[Row(None, (d("dear"),)), Row(1, (d("cheap"),))], prices={"dear": 100, "cheap": 5})
+    alloc = allocate(problem, strategy=strategy)
+    assert alloc.rows == (0,)
+    assert alloc.unlimited_rows == 1
+    assert alloc.value == 0
+    assert alloc.objective == -100
+
+
+@pytest.mark.parametrize("strategy", ALL)
+def test_unlimited_row_still_respects_the_budget(strategy: str) -> None:
+    problem = Problem(
+        rows=[Row(None, (d("dear"),)), Row(None, (d("cheap"),)), Row(50, (d("mid"),))],
+        prices={"dear": 100, "cheap": 5, "mid": 10},
+        budget=20,
+    )
+    alloc = allocate(problem, strategy=strategy)
+    assert alloc.rows == (1, 2)
+    assert alloc.unlimited_rows == 1
+    assert alloc.cost == 15
+
+
+def test_auto_uses_min_cut_for_closure_instances_and_milp_with_a_budget() -> None:
+    rows = [Row(5, (d("a"),)), Row(5, (d("b"),))]
+    prices = {"a": 3, "b": 4}
+    assert allocate(Problem(rows=rows, prices=prices)).strategy == "mincut"
+    assert allocate(Problem(rows=rows, prices=prices, budget=4)).strategy == "milp"
+    # a budget that covers every item cannot bind: still a closure instance
+    assert allocate(Problem(rows=rows, prices=prices, budget=7)).strategy == "mincut"
+
+
+def test_result_reports_bound_gap_and_time() -> None:
+    problem = Problem(rows=[Row(5, (d("a"),)), Row(5, (d("a", "b"),))], prices={"a": 3, "b": 1}, budget=3)
+    alloc = allocate(problem, strategy="milp")
+    assert alloc.optimal
+    assert alloc.upper_bound == pytest.approx(alloc.objective)
+    assert alloc.gap == 0.0
+    assert alloc.solve_seconds >= 0.0
+
+
+def test_mincut_refuses_a_budgeted_instance() -> None:
+    problem = Problem(rows=[Row(5, (d("a"),)), Row(5, (d("b"),))], prices={"a": 3, "b": 4}, budget=4)
+    with pytest.raises(StrategyNotApplicable):
+        allocate(problem, strategy="mincut")
+
+
+def test_values_beyond_int32_fall_back_from_min_cut_to_the_integer_program() -> None:
+    big = 2**40
+    problem = Problem(rows=[Row(big, (d("a"),)), Row(1, (d("b"),))], prices={"a": big - 1, "b": 2})
+    alloc = allocate(problem)
+    assert alloc.strategy == "milp"
+    assert alloc.rows == (0,)
+    assert alloc.objective == 1
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"rows": [], "prices": {"a": -1}}, NegativePrice),
+        ({"rows": [Row(1, (d("ghost"),))], "prices": {"a": 1}}, UnknownItem),
+        ({"rows": [], "prices": {}, "budget": -5}, NegativeBudget),
+        ({"rows": [Row(-1, (d("a"),))], "prices": {"a": 1}}, NegativeValue),
+        ({"rows": [], "prices": {"a": 1.5}}, InvalidAmount),
+        ({"rows": [], "prices": {}, "budget": 2.0}, InvalidAmount),
+    ],
+)
+def test_invalid_input_raises_a_typed_error(kwargs: dict, error: type[Exception]) -> None:
+    with pytest.raises(error):
+        Problem(**kwargs)
+
+
+def test_unknown_strategy_is_rejected() -> None:
+    with pytest.raises(UnknownStrategy):
+        allocate(Problem(rows=[], prices={}), strategy="simplex")
+
+
+def test_row_without_derivations_is_never_bought() -> None:
+    alloc = allocate(Problem(rows=[Row(None, ()), Row(3, ())], prices={}))
+    assert alloc.rows == ()
+
+
+def _chain_problem(n: int, budget: int | None) -> Problem:
+    # rows pair up on shared items and each has two providers: not a closure instance
+    rows = [Row(5 + s % 7, (d(f"own{s}", f"shared{s // 2}"), d(f"alt{s}"))) for s in range(n)]
+    prices = {}
+    for s in range(n):
+        prices[f"own{s}"] = 1 + s % 3
+        prices[f"shared{s // 2}"] = 4
+        prices[f"alt{s}"] = 6 + s % 5
+    return Problem(rows=rows, prices=prices, budget=budget)
+
+
+def test_auto_switches_to_greedy_above_the_size_threshold(monkeypatch: pytest.MonkeyPatch) -> None:
+    from marketplace.allocation import dispatch
+
+    problem = _chain_problem(40, budget=60)
+    monkeypatch.setattr(dispatch, "MILP_MAX_DERIVATIONS", 10)
+    alloc = allocate(problem)
+    assert alloc.strategy == "greedy"
+    assert alloc.cost <= 60
+    exact = allocate(problem, strategy="milp")
+    assert alloc.objective <= exact.objective <= alloc.upper_bound + 1e-6
+
+
+def test_integer_program_out_of_time_still_returns_an_allocation_within_budget() -> None:
+    problem = _chain_problem(400, budget=500)
+    alloc = allocate(problem, strategy="milp", time_limit=0.001)
+    assert alloc.cost <= 500
+    assert alloc.objective <= alloc.upper_bound
+    if not alloc.optimal:
+        assert alloc.notes

@@ -1,0 +1,123 @@
+"""Property tests: the exact strategies match brute force; the greedy never beats them; invariants hold."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from marketplace.allocation import Allocation, Problem, Row, allocate
+
+from .bruteforce import best
+
+SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@st.composite
+def problems(draw, closure: bool = False, allow_unlimited: bool = True) -> Problem:
+    n_items = draw(st.integers(1, 8))
+    items = [f"i{j}" for j in range(n_items)]
+    prices = {i: draw(st.one_of(st.just(0), st.integers(0, 12))) for i in items}
+    n_rows = draw(st.integers(0, 8))
+    derivation = st.frozensets(st.sampled_from(items), min_size=0 if not closure else 1, max_size=4)
+    values = st.integers(0, 15) if not allow_unlimited else st.one_of(st.integers(0, 15), st.none())
+    rows = []
+    for _ in range(n_rows):
+        count = 1 if closure else draw(st.integers(0, 3))
+        rows.append(Row(draw(values), tuple(draw(derivation) for _ in range(count))))
+    budget = None if closure else draw(st.one_of(st.none(), st.integers(0, 40)))
+    return Problem(rows=rows, prices=prices, budget=budget)
+
+
+def check_consistent(problem: Problem, alloc: Allocation) -> None:
+    assert set(alloc.derivation) == set(alloc.rows)
+    used: set[str] = set()
+    for s, k in alloc.derivation.items():
+        used |= problem.rows[s].derivations[k]
+    assert used == set(alloc.items)
+    assert alloc.cost == sum(problem.prices[i] for i in alloc.items)
+    assert alloc.value == sum(problem.rows[s].value or 0 for s in alloc.rows)
+    assert alloc.unlimited_rows == sum(problem.rows[s].value is None for s in alloc.rows)
+    assert alloc.objective == alloc.value - alloc.cost
+    assert alloc.upper_bound >= alloc.objective
+    if problem.budget is not None:
+        assert alloc.cost <= problem.budget
+
+
+@SETTINGS
+@given(problems())
+def test_integer_program_equals_brute_force(problem: Problem) -> None:
+    alloc = allocate(problem, strategy="milp")
+    check_consistent(problem, alloc)
+    assert (alloc.unlimited_rows, alloc.objective) == best(problem)
+    assert alloc.optimal
+
+
+@SETTINGS
+@given(problems())
+def test_auto_equals_brute_force(problem: Problem) -> None:
+    alloc = allocate(problem)
+    check_consistent(problem, alloc)
+    assert (alloc.unlimited_rows, alloc.objective) == best(problem)
+
+
+@SETTINGS
+@given(problems(closure=True))
+def test_min_cut_equals_brute_force_on_closure_instances(problem: Problem) -> None:
+    alloc = allocate(problem, strategy="mincut")
+    check_consistent(problem, alloc)
+    assert alloc.strategy == "mincut"
+    assert (alloc.unlimited_rows, alloc.objective) == best(problem)
+
+
+@SETTINGS
+@given(problems())
+def test_greedy_never_beats_exact_and_its_bound_holds(problem: Problem) -> None:
+    greedy = allocate(problem, strategy="greedy")
+    check_consistent(problem, greedy)
+    unlimited, objective = best(problem)
+    assert (greedy.unlimited_rows, greedy.objective) <= (unlimited, objective)
+    if greedy.unlimited_rows == unlimited:
+        assert greedy.upper_bound >= objective - 1e-6
+
+
+@SETTINGS
+@given(problems(), st.sampled_from(["auto", "milp", "greedy"]))
+def test_budget_is_never_exceeded(problem: Problem, strategy: str) -> None:
+    alloc = allocate(problem, strategy=strategy)
+    if problem.budget is not None:
+        assert alloc.cost <= problem.budget
+
+
+@SETTINGS
+@given(problems(), st.sampled_from(["auto", "milp", "greedy"]))
+def test_free_items_never_cost_money(problem: Problem, strategy: str) -> None:
+    free = Problem(rows=problem.rows, prices={i: 0 for i in problem.prices}, budget=problem.budget)
+    alloc = allocate(free, strategy=strategy)
+    assert alloc.cost == 0
+    # everything obtainable is bought when it is all free
+    assert set(alloc.rows) == {s for s, row in enumerate(free.rows) if row.derivations}
+
+
+@SETTINGS
+@given(problems(), st.data())
+def test_making_an_item_free_never_lowers_the_optimum(problem: Problem, data) -> None:
+    item = data.draw(st.sampled_from(sorted(problem.prices)))
+    cheaper = Problem(rows=problem.rows, prices={**problem.prices, item: 0}, budget=problem.budget)
+    before, after = allocate(problem), allocate(cheaper)
+    assert (after.unlimited_rows, after.objective) >= (before.unlimited_rows, before.objective)
+
+
+@SETTINGS
+@given(problems())
+def test_cost_sharing_bound_without_lp_bounds_the_optimum(problem: Problem) -> None:
+    greedy = allocate(problem, strategy="greedy", lp_bound_for_greedy=False)
+    unlimited, objective = best(problem)
+    if greedy.unlimited_rows == unlimited:
+        assert greedy.upper_bound >= objective - 1e-6
+
+
+@SETTINGS
+@given(problems(), st.sampled_from(["auto", "milp", "greedy"]))
+def test_same_problem_gives_the_same_allocation(problem: Problem, strategy: str) -> None:
+    first, second = allocate(problem, strategy=strategy), allocate(problem, strategy=strategy)
+    assert (first.rows, first.derivation, first.items) == (second.rows, second.derivation, second.items)
