@@ -16,6 +16,7 @@ from rdflib import URIRef
 from sparql import Federation, HostedStore, QueryCancelled, QuerySyntaxError, RemoteEndpoint, SourceError
 from sparql.cli import main
 from sparql.results import serialize
+from tests.shared import shared_path
 
 from .servers import CountingServer, OxigraphServer, free_port
 
@@ -227,7 +228,8 @@ def test_python_dash_m_runs_the_cli(cli_endpoints, tmp_path):
     assert json.loads(done.stdout)["boolean"] is True
 
 
-FEDBENCH = sorted(Path("/work/shared/fedbench").rglob("*.rq"))
+FEDBENCH = sorted(shared_path("fedbench").rglob("*.rq"))
+assert len(FEDBENCH) >= 37, "the FedBench and FedShop query texts are missing"
 
 
 @pytest.mark.parametrize("path", FEDBENCH, ids=[f"{p.parent.name}/{p.name}" for p in FEDBENCH])

@@ -10,10 +10,11 @@ import rdflib
 from rdflib.namespace import RDF
 
 from sparql import Federation, QuerySyntaxError, RemoteEndpoint
+from tests.shared import shared_path
 
 from .compare import bnode_count, row_bag, same_graph, solutions_to_rows
 
-W3C = Path("/work/shared/w3c-sparql11")
+W3C = shared_path("w3c-sparql11")
 FOLDERS = [
     "aggregates",
     "bind",
