@@ -36,6 +36,9 @@ def parse_query(text: str, base_iri: str | None = None) -> ParsedQuery:
         try:
             tree = parser.parseQuery(text)
             translated = algebra.translateQuery(tree, base=base_iri)
+        except RecursionError:
+            # rdflib's translation recurses per nesting level (nested SERVICE hits it too): a clear refusal.
+            raise UnsupportedQuery("the query is nested too deeply for the planner") from None
         except Exception as exc:  # pyparsing and rdflib raise several unrelated types
             raise QuerySyntaxError(str(exc) or exc.__class__.__name__) from None
         finally:
