@@ -199,6 +199,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a `kind` field with their own choices: name each enum after its model.
+    "ENUM_NAME_OVERRIDES": {
+        "DatasetKindEnum": "marketplace.catalog.models.Dataset.Kind",
+        "PriceModelKindEnum": "marketplace.market.models.PriceModel.Kind",
+    },
 }
 
 LOGGING = {
