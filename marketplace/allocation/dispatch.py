@@ -19,7 +19,7 @@ STRATEGIES = ("auto", "mincut", "milp", "greedy")
 # program takes seconds to tens of seconds and at 100k it does not finish in 70 s, while the greedy stays
 # within 1% of the optimum; HiGHS may also overrun its time limit in presolve on large models.
 MILP_MAX_DERIVATIONS = 20_000
-# The LP relaxation gives the greedy a bound; above this size we use the O(n) cost-sharing bound only.
+# The LP relaxation gives the greedy a bound; above this size only the cost-sharing bound (O(n log n)).
 LP_BOUND_MAX_DERIVATIONS = 50_000
 
 
