@@ -67,11 +67,20 @@ def demo_models_load(publisher: Organisation, *, compress: bool = False, user=No
 
 
 def load_demo(*, buyer, operator, stdout, make_publisher) -> list[str]:
-    """The model hub's part of `manage.py load_demo`: a model publisher with the digits CNN, compressed by a job."""
+    """The model hub's part of `manage.py load_demo`: a model publisher with the digits CNN, compressed by a
+    job that runs here (so the demo is complete when the command returns), its variants published."""
     publisher = make_publisher("Model Lab", "modellab")
-    model = demo_models_load(publisher, compress=not model_exists(), user=publisher.memberships.first().user)
-    return [f"  models:                    /models/{model.slug}/ (publisher modellab; a compression job runs in the worker)"]
+    owner = publisher.memberships.order_by("pk").first().user
+    first_time = not HubModel.objects.filter(slug="digits-cnn").exists()
+    model = demo_models_load(publisher, compress=False, user=owner)
+    if first_time:
+        from .services.compression import job_create, job_run, variants_publish
 
-
-def model_exists() -> bool:
-    return HubModel.objects.filter(slug="digits-cnn").exists()
+        reference = model.variants.get(name="fp32")
+        job = job_create(user=owner, source=reference, eval_file=DEMO_DIR / "digits_eval.npz", eval_name="digits_eval")
+        job = job_run(job_id=job.pk)
+        variants = list(Variant.objects.filter(model=model, published=False))
+        # One priced variant shows the purchase path; the others download for free.
+        prices = {v.pk: (199 if v.method == "kmeans" else 0) for v in variants}
+        variants_publish(user=owner, variants=variants, prices=prices)
+    return [f"  models:                    /models/{model.slug}/ (publisher modellab; variants made by a compression job)"]

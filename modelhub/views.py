@@ -115,7 +115,7 @@ def compare(request: HttpRequest, slug: str) -> HttpResponse:
         ("hardware", "hardware"),
         ("price", "price"),
     ]
-    table = [(label, [getattr(v, field) for v in variants]) for label, field in rows]
+    table = [(label, [_shown(field, getattr(v, field)) for v in variants]) for label, field in rows]
     context = {
         "model": model,
         "variants": variants,
@@ -483,3 +483,22 @@ def vocabulary(request: HttpRequest) -> HttpResponse:
         response = render(request, "modelhub/vocabulary.html", {"terms": rdf.TERMS, "base": rdf.vocab_base()})
     response["Vary"] = "Accept"
     return response
+
+
+def _shown(field: str, value):
+    """Values as a person reads them: accuracy in percent, money in the currency, sizes with separators."""
+    if value is None or value == "":
+        return None
+    if field in ("accuracy", "reference_accuracy"):
+        return f"{value * 100:.2f} %"
+    if field == "sparsity":
+        return f"{value * 100:.1f} %"
+    if field == "latency_ms":
+        return f"{value:.3f}"
+    if field == "price":
+        from marketplace.money.currency import format_amount
+
+        return format_amount(int(value)) if value else "free"
+    if field in ("size_bytes", "memory_bytes", "parameter_count"):
+        return f"{int(value):,}"
+    return value
