@@ -24,9 +24,11 @@ from .algebra import NotShippable, conjuncts, exists_graph, exists_in, expr_to_s
 from .errors import QueryCancelled, SourceError, UnsupportedQuery
 from .planning import PathPattern, SourceSelector, TriplePattern, Unit, make_units, order_units, split_bgp
 from .sources import Source, SourceCounters
+from .summaries import iri_allowed, namespace
 from .terms import Term, node_to_sparql, ox_to_sparql, to_ox, var_name
 
 Solution = dict[str, Term]
+STAR_FANOUT = 1.5  # triples per anchor value above which a pattern counts as many-valued in a star
 PASS_THROUGH_RESET = {"Project", "Slice", "Distinct", "Reduced", "OrderBy", "Group", "AggregateJoin"}
 
 
@@ -208,9 +210,7 @@ class Fetcher:
         if name in ("values",):
             return _values_rows(node)
         if name in ("Graph", "ServiceGraphPattern"):
-            raise UnsupportedQuery(
-                f"{name} is not supported: the federation queries the merge of default graphs"
-            )
+            raise UnsupportedQuery(f"{name} is not supported: the federation queries the merge of default graphs")
         for key, value in node.items():
             if key != "_vars" and isinstance(value, CompValue):
                 self.fetch(value, None, [])
@@ -240,10 +240,15 @@ class Fetcher:
             if any(not relevant[tp] for tp in plain):
                 return []
             bound = {v for s in sols for v in s}
-            for unit in order_units(
-                make_units(plain, relevant), bound, self.summaries, [f.vars for f in filters]
-            ):
-                sols = self._bound_join(unit, sols, filters)
+            todo = order_units(make_units(plain, relevant), bound, self.summaries, [f.vars for f in filters])
+            while todo:
+                unit = todo.pop(0)
+                star = self._star(unit, todo, sols)
+                if star:
+                    todo = [u for u in todo if all(u is not m for m in star)]
+                    sols = self._routed_join([unit, *star], sols, filters)
+                else:
+                    sols = self._bound_join(unit, sols, filters)
                 if not sols:
                     return []
         for pp in paths:
@@ -268,20 +273,26 @@ class Fetcher:
         uvars = unit.vars()
         pushed = [f.text for f in filters if f.vars <= uvars]
         shared = sorted(v for v in uvars if any(v in s for s in sols))
-        batches: list[list[tuple]] = [[]]
+        keys: list[tuple] | None = None  # None: one unrestricted request per source
         if shared:
-            keys = set()
+            keyset = set()
             for s in sols:
                 key = tuple(None if isinstance(s.get(v), ox.BlankNode) else s.get(v) for v in shared)
-                keys.add(key)
-            if any(all(t is None for t in key) for key in keys):
-                batches = [[]]  # some binding restricts nothing: one unrestricted request
-            else:
-                ordered = sorted(keys, key=lambda k: tuple(str(t) for t in k))
-                batches = [ordered[i : i + self.batch_size] for i in range(0, len(ordered), self.batch_size)]
-        whole = self._cheaper_whole(unit, pushed, len(batches), sum(len(b) for b in batches))
-        jobs = []
+                keyset.add(key)
+            # a binding that restricts nothing means one unrestricted request
+            if not any(all(t is None for t in key) for key in keyset):
+                keys = sorted(keyset, key=lambda k: tuple(str(t) for t in k))
+        per_source: dict[str, list[list[tuple]]] = {}
         for source in unit.sources:
+            if keys is None:
+                per_source[source] = [[]]
+                continue
+            # join-aware pruning: a source gets only the bindings its summary does not rule out
+            mine = self._keys_for(unit, source, shared, keys)
+            per_source[source] = [mine[i : i + self.batch_size] for i in range(0, len(mine), self.batch_size)]
+        whole = self._cheaper_whole(unit, pushed, per_source)
+        jobs = []
+        for source, batches in per_source.items():
             for batch in [[]] if source in whole else batches:
                 jobs.append((source, self._unit_query(unit, shared if batch else [], batch, pushed)))
         found: dict[tuple, Solution] = {}
@@ -292,21 +303,182 @@ class Fetcher:
                 found.setdefault(tuple(row.get(v) for v in sorted(uvars)), row)
         return _join(sols, list(found.values()), shared)
 
-    def _cheaper_whole(self, unit: Unit, pushed: list[str], nbatches: int, nkeys: int) -> set[str]:
+    def _key_filter(self, unit: Unit, source: str, shared: list[str]) -> Callable[[tuple], bool] | None:
+        """Whether ``source`` may match a binding tuple: every IRI bound at a subject or object of the
+        unit's patterns must lie in a namespace the source's summary lists for that predicate. None when
+        the summary rules out nothing."""
+        summary = (self.summaries or {}).get(source)
+        if summary is None or "authorities" not in summary:
+            return None
+        index = {v: i for i, v in enumerate(shared)}
+        checks = []
+        for tp in unit.patterns:
+            if not isinstance(tp.p, URIRef):
+                continue
+            for position, node in (("s", tp.s), ("o", tp.o)):
+                name = var_name(node)
+                if name in index:
+                    checks.append((index[name], str(tp.p), position))
+        if not checks:
+            return None
+        allowed: dict[tuple[int, str, str, str], bool] = {}
+
+        def ok(key: tuple) -> bool:
+            for i, pred, position in checks:
+                term = key[i]
+                if isinstance(term, ox.NamedNode):
+                    # iri_allowed depends on the IRI's namespace only (prefixes end at '/' or '#')
+                    memo = (i, pred, position, namespace(term.value))
+                    if memo not in allowed:
+                        allowed[memo] = iri_allowed(summary, pred, position, term.value)
+                    if not allowed[memo]:
+                        return False
+            return True
+
+        return ok
+
+    def _keys_for(self, unit: Unit, source: str, shared: list[str], keys: list[tuple]) -> list[tuple]:
+        """The binding tuples that ``source`` may match, given its summary."""
+        ok = self._key_filter(unit, source, shared)
+        return keys if ok is None else [key for key in keys if ok(key)]
+
+    # -- stars routed by namespace -------------------------------------------------------------------
+    def _star(self, unit: Unit, todo: list[Unit], sols: list[Solution]) -> list[Unit]:
+        """Later single-pattern units that share a bound subject or object variable with ``unit``: with
+        namespace summaries, the bindings that only one source can match send the whole star there."""
+        if not self.summaries or not any("authorities" in s for s in self.summaries.values()):
+            return []
+        if unit.exclusive or not isinstance(unit.patterns[0].p, URIRef):
+            return []
+        bound = {v for s in sols for v in s}
+
+        def ends(u: Unit) -> set[str]:
+            tp = u.patterns[0]
+            return {n for n in (var_name(tp.s), var_name(tp.o)) if n} & bound
+
+        anchors = ends(unit)
+        for anchor in sorted(anchors):
+            # Several many-valued patterns in one star multiply their rows: keep at most one.
+            many = self._fanout(unit, anchor) > STAR_FANOUT
+            star = []
+            for u in todo:
+                if len(u.patterns) != 1 or not isinstance(u.patterns[0].p, URIRef) or anchor not in ends(u):
+                    continue
+                if self._fanout(u, anchor) > STAR_FANOUT:
+                    if many:
+                        continue
+                    many = True
+                star.append(u)
+            if star:
+                return star
+        return []
+
+    def _fanout(self, unit: Unit, anchor: str) -> float:
+        """Most triples per distinct ``anchor`` value that a source holds for the unit's pattern
+        (infinite when summaries do not say)."""
+        tp = unit.patterns[0]
+        end = "s" if var_name(tp.s) == anchor else "o"
+        worst = 0.0
+        for summary in (self.summaries or {}).values():
+            count = (summary.get("predicates") or {}).get(str(tp.p))
+            if not count:
+                continue
+            distinct = summary.get("distinct")
+            n = distinct.get(end, {}).get(str(tp.p)) if isinstance(distinct, Mapping) else None
+            if not n:
+                return math.inf
+            worst = max(worst, count / n)
+        return worst
+
+    @staticmethod
+    def _route(key: tuple, filters_by_unit: list, dropped: object) -> object:
+        """The one source every pattern of a star must come from for ``key``, ``dropped`` when some
+        pattern has no source for it, None when several sources may contribute."""
+        common: set[str] | None = None
+        for per_source in filters_by_unit:
+            allowed = {src for src, ok in per_source if ok is None or ok(key)}
+            if not allowed:
+                return dropped
+            if len(allowed) != 1 or (common is not None and allowed != common):
+                return None
+            common = allowed
+        return next(iter(common)) if common else None
+
+    def _routed_join(self, units: list[Unit], sols: list[Solution], filters: list[PushedFilter]) -> list[Solution]:
+        """Bindings whose every pattern only one and the same source can match go there as one star
+        query; a binding no source can match for some pattern is dropped; the rest are bound-joined
+        pattern by pattern."""
+        gvars: set[str] = set()
+        for u in units:
+            gvars |= u.vars()
+        shared = sorted(v for v in gvars if any(v in s for s in sols))
+        key_of = {id(s): tuple(None if isinstance(s.get(v), ox.BlankNode) else s.get(v) for v in shared) for s in sols}
+        filters_by_unit = [[(src, self._key_filter(u, src, shared)) for src in u.sources] for u in units]
+        route: dict[tuple, object] = {}
+        dropped = object()
+        # Summaries decide by namespace only: one decision per namespace signature, not per binding.
+        by_signature: dict[tuple, object] = {}
+        for key in set(key_of.values()):
+            if any(t is None for t in key):
+                route[key] = None
+                continue
+            signature = tuple(namespace(t.value) if isinstance(t, ox.NamedNode) else t for t in key)
+            if signature not in by_signature:
+                by_signature[signature] = self._route(key, filters_by_unit, dropped)
+            route[key] = by_signature[signature]
+        routed: dict[str, list[tuple]] = {}
+        rest: list[Solution] = []
+        routed_sols: list[Solution] = []
+        for s in sols:
+            target = route[key_of[id(s)]]
+            if target is None:
+                rest.append(s)
+            elif isinstance(target, str):
+                routed_sols.append(s)
+        for key, target in route.items():
+            if isinstance(target, str):
+                routed.setdefault(target, []).append(key)
+        out: list[Solution] = []
+        if routed:
+            star = Unit(tuple(u.patterns[0] for u in units), ())
+            pushed = [f.text for f in filters if f.vars <= gvars]
+            jobs = []
+            for source, keys in sorted(routed.items()):
+                keys.sort(key=lambda k: tuple(str(t) for t in k))
+                for i in range(0, len(keys), self.batch_size):
+                    jobs.append((source, self._unit_query(star, shared, keys[i : i + self.batch_size], pushed)))
+            found: dict[tuple, Solution] = {}
+            order = sorted(gvars)
+            for (source, _), rows in zip(jobs, self._run(jobs), strict=False):
+                for row in rows:
+                    for tp in star.patterns:
+                        self._record(tp.instantiate(row), source)
+                    found.setdefault(tuple(row.get(v) for v in order), row)
+            out = _join(routed_sols, list(found.values()), shared)
+        if rest:
+            for u in units:
+                rest = self._bound_join(u, rest, filters)
+                if not rest:
+                    break
+            out.extend(rest)
+        return _distinct(out)
+
+    def _cheaper_whole(self, unit: Unit, pushed: list[str], per_source: Mapping[str, list[list[tuple]]]) -> set[str]:
         """Sources where fetching the unit unrestricted moves no more rows than the bound join would
         send bindings, decided by one COUNT probe each; only worth asking when there are many batches."""
-        if nbatches < self.count_probe_batches:
+        probed = [s for s, batches in per_source.items() if len(batches) >= self.count_probe_batches]
+        if not probed:
             return set()
         text = self._unit_query(unit, [], [], pushed)
         count_query = f"SELECT (COUNT(*) AS ?n) WHERE {{ {text} }}"
-        jobs = [(source, count_query) for source in unit.sources]
+        jobs = [(source, count_query) for source in probed]
         whole = set()
         for (source, _), rows in zip(jobs, self._run(jobs), strict=True):
             try:
                 count = int(rows[0]["n"].value) if rows else None
             except (KeyError, ValueError):
                 count = None
-            if count is not None and count <= nkeys:
+            if count is not None and count <= sum(len(b) for b in per_source[source]):
                 whole.add(source)
         return whole
 

@@ -11,6 +11,7 @@ from rdflib import URIRef
 from rdflib.paths import InvPath, Path, SequencePath
 
 from .algebra import ParsedQuery, exists_graph, pattern_text
+from .summaries import iri_allowed, iri_possible
 from .terms import Term, node_to_sparql, to_ox, var_name
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
@@ -211,6 +212,14 @@ class SourceSelector:
             and str(tp.o) not in classes
         ):
             return False
+        for position, node in (("s", tp.s), ("o", tp.o)):
+            if not isinstance(node, URIRef):
+                continue
+            if isinstance(tp.p, URIRef):
+                if not iri_allowed(summary, str(tp.p), position, str(node)):
+                    return False
+            elif var_name(tp.p) is not None and not iri_possible(summary, position, str(node)):
+                return False
         return True
 
     def _needs_probe(self, name: str, tp: TriplePattern) -> bool:
@@ -220,6 +229,10 @@ class SourceSelector:
             return True
         # Summaries know predicates and classes, not subjects or objects.
         other_constants = var_name(tp.s) is None or (var_name(tp.o) is None and str(tp.p) != RDF_TYPE)
+        if other_constants and isinstance(tp.p, URIRef) and "authorities" in self.summaries[name]:
+            # The namespaces of the constants were checked already; an ASK then a SELECT at every
+            # source that answers yes costs more requests than the SELECT alone.
+            return False
         return other_constants
 
     def select(self, patterns: list[TriplePattern]) -> dict[TriplePattern, tuple[str, ...]]:
@@ -246,9 +259,7 @@ class SourceSelector:
         return out
 
 
-def make_units(
-    patterns: list[TriplePattern], relevant: Mapping[TriplePattern, tuple[str, ...]]
-) -> list[Unit]:
+def make_units(patterns: list[TriplePattern], relevant: Mapping[TriplePattern, tuple[str, ...]]) -> list[Unit]:
     """Exclusive groups: connected patterns that only the same single source can match."""
     units: list[Unit] = []
     by_source: dict[str, list[TriplePattern]] = {}
@@ -280,20 +291,48 @@ def make_units(
 def estimate(tp: TriplePattern, bound: set[str], summaries: Mapping[str, Mapping] | None) -> float:
     """Rough cardinality of a pattern once the ``bound`` variables carry values."""
     size = DEFAULT_PREDICATE_SIZE
+    s_fixed = var_name(tp.s) is None or var_name(tp.s) in bound
+    o_fixed = var_name(tp.o) is None or var_name(tp.o) in bound
+    # matches per bound subject and per bound object, where summaries count distinct subjects/objects
+    per_end = {"s": 0.0, "o": 0.0}
+    per_end_known = True
     if isinstance(tp.p, URIRef):
         total = 0.0
         known = False
         for summary in (summaries or {}).values():
             preds = summary.get("predicates")
             if isinstance(preds, Mapping) and str(tp.p) in preds and preds[str(tp.p)] is not None:
-                total += float(preds[str(tp.p)])
+                if any(
+                    isinstance(node, URIRef) and not iri_allowed(summary, str(tp.p), end, str(node))
+                    for end, node in (("s", tp.s), ("o", tp.o))
+                ):
+                    continue  # this source cannot hold the constant
+                count = float(preds[str(tp.p)])
+                total += count
                 known = True
+                distinct = summary.get("distinct")
+                for end in ("s", "o"):
+                    n = distinct.get(end, {}).get(str(tp.p)) if isinstance(distinct, Mapping) else None
+                    if n:
+                        per_end[end] += count / float(n)
+                    else:
+                        per_end_known = False
         if known:
             size = max(total, 1.0)
+        else:
+            per_end_known = False
     else:
         size = DEFAULT_PREDICATE_SIZE * 100
-    s_fixed = var_name(tp.s) is None or var_name(tp.s) in bound
-    o_fixed = var_name(tp.o) is None or var_name(tp.o) in bound
+        per_end_known = False
+    if isinstance(tp.p, URIRef) and str(tp.p) == RDF_TYPE and isinstance(tp.o, URIRef) and summaries:
+        instances = [s.get("classes") for s in summaries.values()]
+        if all(isinstance(c, Mapping) for c in instances):
+            # class summaries count the instances of each class exactly
+            size = max(float(sum(c.get(str(tp.o)) or 0 for c in instances)), 1.0)
+            return min(size, 10.0) / 10 if s_fixed else size
+    if per_end_known and (s_fixed or o_fixed):
+        ends = [per_end[end] for end, fixed in (("s", s_fixed), ("o", o_fixed)) if fixed]
+        return min(ends) / (10 if s_fixed and o_fixed else 1)
     is_type = isinstance(tp.p, URIRef) and str(tp.p) == RDF_TYPE
     if s_fixed:
         size = min(size, 10.0) / 10

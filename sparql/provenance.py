@@ -236,9 +236,7 @@ def compute_provenance(
         if all(k is not None for k in key):
             matching = by_key.get(key, [])
         else:
-            matching = [
-                s for s in solutions if all(row.get(v) is None or row[v] == s.get(v) for v in keyvars)
-            ]
+            matching = [s for s in solutions if all(row.get(v) is None or row[v] == s.get(v) for v in keyvars)]
         if aggregate:
             # An aggregate row depends on every solution of its group: one derivation using all of them.
             merged = Derivation({})

@@ -66,9 +66,7 @@ def to_json_dict(result: QueryResult, provenance: bool = False) -> dict:
         doc = {
             "head": {"vars": list(result.variables)},
             "results": {
-                "bindings": [
-                    {k: term_json(v) for k, v in row.items() if v is not None} for row in result.rows
-                ]
+                "bindings": [{k: term_json(v) for k, v in row.items() if v is not None} for row in result.rows]
             },
         }
     if provenance and result.provenance is not None:

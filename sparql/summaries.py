@@ -1,20 +1,108 @@
-"""Dataset summaries for source selection: predicates and classes of a source, with triple counts."""
+"""Dataset summaries for source selection: predicates and classes of a source with triple counts, and per
+predicate the IRI namespaces ("authorities") of its subjects and objects, for join-aware pruning."""
 
 from __future__ import annotations
+
+import re
+from collections.abc import Mapping
 
 from .sources import Source
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+MAX_AUTHORITIES = 50  # per predicate and position; beyond that the position is "any" (None)
+MAX_AUTHORITY_ROWS = 50_000  # a larger answer means namespaces per entity: give up on authorities
+_HOST = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*/?")
 
 
-def summarize(source: Source) -> dict[str, dict[str, int]]:
-    """``{"predicates": {iri: count}, "classes": {iri: count}}``: two aggregate queries to the source.
+def namespace(iri: str) -> str:
+    """The IRI up to its last '/' or '#' (the whole IRI's scheme and host at least)."""
+    cut = max(iri.rfind("/"), iri.rfind("#"))
+    return iri[: cut + 1]
+
+
+def _host(prefix: str) -> str:
+    match = _HOST.match(prefix)
+    return match.group(0) if match else ""
+
+
+def _cap(prefixes: set[str]) -> list[str] | None:
+    """At most MAX_AUTHORITIES prefixes: namespaces, else scheme and host, else None ("any")."""
+    if len(prefixes) <= MAX_AUTHORITIES:
+        return sorted(prefixes)
+    hosts = {_host(p) for p in prefixes}
+    if len(hosts) <= MAX_AUTHORITIES and "" not in hosts:
+        return sorted(hosts)
+    return None
+
+
+def iri_allowed(summary: Mapping | None, predicate: str, position: str, iri: str) -> bool:
+    """False only when ``summary`` proves that no triple with ``predicate`` has ``iri`` at ``position``
+    ("s" or "o"); a summary without authorities, or "any" (None) for the predicate, always allows."""
+    if summary is None:
+        return True
+    authorities = summary.get("authorities")
+    if not isinstance(authorities, Mapping):
+        return True
+    by_predicate = authorities.get(position)
+    if not isinstance(by_predicate, Mapping) or predicate not in by_predicate:
+        return True
+    prefixes = by_predicate[predicate]
+    if prefixes is None:
+        return True
+    return any(iri.startswith(prefix) for prefix in prefixes)
+
+
+def iri_possible(summary: Mapping | None, position: str, iri: str) -> bool:
+    """False only when ``summary`` lists namespaces for every predicate of the source and none of them
+    allows ``iri`` at ``position`` (for patterns whose predicate is a variable)."""
+    if summary is None:
+        return True
+    authorities = summary.get("authorities")
+    predicates = summary.get("predicates")
+    if not isinstance(authorities, Mapping) or not isinstance(predicates, Mapping):
+        return True
+    by_predicate = authorities.get(position)
+    if not isinstance(by_predicate, Mapping) or any(p not in by_predicate for p in predicates):
+        return True
+    return any(iri_allowed(summary, p, position, iri) for p in predicates)
+
+
+def _authorities(source: Source, position: str, predicates: Mapping[str, int]) -> dict[str, list | None]:
+    var = "?s" if position == "s" else "?o"
+    query = (
+        f"SELECT ?p ?a WHERE {{ {{ SELECT DISTINCT ?p ?a WHERE {{ ?s ?p ?o FILTER(isIRI({var})) "
+        f'BIND(REPLACE(STR({var}), "[^/#]*$", "") AS ?a) }} }} }} LIMIT {MAX_AUTHORITY_ROWS + 1}'
+    )
+    rows = source.select(query).rows
+    if len(rows) > MAX_AUTHORITY_ROWS:
+        return {p: None for p in predicates}
+    found: dict[str, set[str]] = {p: set() for p in predicates}
+    for row in rows:
+        if "p" in row and "a" in row:
+            found.setdefault(row["p"].value, set()).add(row["a"].value)
+    return {p: _cap(prefixes) for p, prefixes in found.items()}
+
+
+def summarize(source: Source) -> dict[str, dict]:
+    """``{"predicates": {iri: count}, "classes": {iri: count}, "distinct": {"s"|"o": {iri: count}},
+    "authorities": {"s"|"o": {iri: [prefix] | None}}}``: five aggregate queries to the source.
 
     The result is what ``Federation(summaries={name: summarize(source)})`` expects; refresh it when the
-    dataset changes (a source whose summary lacks a predicate is never asked about it)."""
+    dataset changes (a source whose summary lacks a predicate is never asked about it, nor about IRIs
+    outside the predicate's listed namespaces). "distinct" (distinct subjects and objects per predicate,
+    for join order) and "authorities" are optional: without the latter nothing is pruned by IRI."""
     predicates = source.select("SELECT ?p (COUNT(*) AS ?n) WHERE { ?s ?p ?o } GROUP BY ?p")
     classes = source.select(f"SELECT ?c (COUNT(*) AS ?n) WHERE {{ ?s <{RDF_TYPE}> ?c }} GROUP BY ?c")
+    counts = {row["p"].value: int(row["n"].value) for row in predicates.rows if "p" in row}
+    distinct = source.select(
+        "SELECT ?p (COUNT(DISTINCT ?s) AS ?ns) (COUNT(DISTINCT ?o) AS ?no) WHERE { ?s ?p ?o } GROUP BY ?p"
+    )
     return {
-        "predicates": {row["p"].value: int(row["n"].value) for row in predicates.rows if "p" in row},
+        "predicates": counts,
         "classes": {row["c"].value: int(row["n"].value) for row in classes.rows if "c" in row},
+        "distinct": {
+            pos: {row["p"].value: int(row["n" + pos].value) for row in distinct.rows if "p" in row}
+            for pos in ("s", "o")
+        },
+        "authorities": {pos: _authorities(source, pos, counts) for pos in ("s", "o")},
     }

@@ -210,7 +210,7 @@ def scale_table(scale: dict) -> str:
     if any("ours-summaries" in q for q in scale["queries"].values()):
         lines += [
             "",
-            "With summaries (ours given each source's predicates and classes, computed before the run):",
+            "With summaries (ours given each source's `sparql.summarize` summary, computed before the run):",
             "",
             "| query | ours s | ours + summaries s | merged endpoint s | ours + summaries / merged endpoint "
             "| requests ours | requests ours + summaries | KB ours + summaries |",
@@ -317,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
         nargs="+",
         default=DEFAULT_ENGINES,
         choices=list(ENGINES),
-        help="ours-summaries: ours given the sources' predicate/class summaries, computed before the run",
+        help="ours-summaries: ours given the sources' summaries (sparql.summarize), computed before the run",
     )
     parser.add_argument("--queries", nargs="*", help="only these templates (q01 ... q12)")
     parser.add_argument("--seed", type=int, default=0)
