@@ -145,6 +145,9 @@ class DatasetSummary(models.Model):
     triples = models.BigIntegerField(default=0)
     distinct_subjects = models.BigIntegerField(default=0)
     distinct_objects = models.BigIntegerField(default=0)
+    # The federation engine's own summary (sparql.summarize): per-predicate counts and IRI namespaces that let
+    # it skip this dataset for bindings it cannot match.
+    engine = models.JSONField(default=dict, blank=True)
     computed_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:

@@ -44,6 +44,10 @@ def test_turtle_upload_loads_and_summarises(publisher_client, hosted_dataset, is
     assert predicates["http://example.org/sells"] == 2
     classes = dict(hosted_dataset.classes.values_list("iri", "instances"))
     assert classes == {"http://example.org/Product": 2, "http://example.org/Vendor": 1}
+    # The engine's own summary, used for source selection and namespace pruning in buyers' queries.
+    engine = summary.engine
+    assert engine["predicates"]["http://example.org/sells"] == 2
+    assert engine["authorities"]["o"]["http://example.org/sells"] == ["http://example.org/"]
 
 
 @pytest.mark.parametrize(

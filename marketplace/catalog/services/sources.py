@@ -1,6 +1,5 @@
-"""Running a SPARQL SELECT against one dataset, hosted or remote, returning plain Python values.
-
-Used for summaries and health checks; buyers' queries go through the federation engine instead."""
+"""One dataset as a data source: plain SELECTs for summaries and health checks, and the federation engine's
+source object (hosted store or remote endpoint) that buyers' queries and engine summaries go through."""
 
 import json
 import time
@@ -9,6 +8,8 @@ from dataclasses import dataclass
 import pyoxigraph as ox
 import requests
 from django.conf import settings
+
+from sparql import HostedStore, RemoteEndpoint, Source
 
 from ..models import Dataset
 from . import stores
@@ -79,3 +80,13 @@ def remote_health(dataset: Dataset) -> Health:
     except Exception as exc:  # any failure is a health verdict, shown to the publisher
         return Health(False, str(exc)[:500], None)
     return Health(True, "Answered a SPARQL query.", int((time.monotonic() - started) * 1000))
+
+
+def engine_source(dataset: Dataset, *, name: str) -> Source:
+    """The engine's source for a dataset; a remote URL is checked again (DNS may have changed) and raises
+    UnsafeInput when it now points at a private address. A hosted store that cannot open raises SourceError."""
+    if dataset.kind == Dataset.Kind.HOSTED:
+        return HostedStore(dataset.store_path, name=name)
+    check_public_url(dataset.endpoint_url, allow_private=settings.ALLOW_PRIVATE_ENDPOINTS)
+    auth = (dataset.endpoint_username, dataset.endpoint_password) if dataset.endpoint_username else None
+    return RemoteEndpoint(dataset.endpoint_url, name=name, auth=auth, timeout=settings.REMOTE_ENDPOINT_TIMEOUT)

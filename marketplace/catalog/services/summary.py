@@ -1,12 +1,18 @@
 """Dataset summaries: sizes, predicates and classes with counts, computed by SPARQL over the dataset itself."""
 
+import logging
 from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.utils import timezone
 
+from sparql import SourceError, summarize
+
 from ..models import ClassCount, Dataset, DatasetSummary, PredicateCount
-from .sources import dataset_select
+from .safety import UnsafeInput
+from .sources import dataset_select, engine_source
+
+logger = logging.getLogger(__name__)
 
 MAX_LISTED = 5000  # predicates or classes kept per dataset; beyond that the summary says "at least"
 
@@ -22,6 +28,7 @@ class SummaryData:
     distinct_objects: int = 0
     predicates: list[tuple[str, int]] = field(default_factory=list)
     classes: list[tuple[str, int]] = field(default_factory=list)
+    engine: dict = field(default_factory=dict)
 
 
 def summary_compute(*, dataset: Dataset) -> SummaryData:
@@ -33,7 +40,19 @@ def summary_compute(*, dataset: Dataset) -> SummaryData:
         distinct_objects=int(row.get("o_", 0) or 0),
         predicates=[(r["p"], int(r["n"])) for r in dataset_select(dataset, PREDICATES) if "p" in r],
         classes=[(r["c"], int(r["n"])) for r in dataset_select(dataset, CLASSES) if "c" in r],
+        engine=_engine_summary(dataset),
     )
+
+
+def _engine_summary(dataset: Dataset) -> dict:
+    """The engine's summary, or {} (the engine then falls back to predicate and class counts and probes)."""
+    if dataset.kind == Dataset.Kind.HOSTED and dataset.store_path is None:
+        return {}
+    try:
+        return summarize(engine_source(dataset, name=str(dataset.pk)))
+    except (SourceError, UnsafeInput) as exc:
+        logger.warning("No engine summary for dataset %s: %s", dataset.pk, exc)
+        return {}
 
 
 @transaction.atomic
@@ -44,6 +63,7 @@ def summary_store(*, dataset: Dataset, data: SummaryData) -> DatasetSummary:
             "triples": data.triples,
             "distinct_subjects": data.distinct_subjects,
             "distinct_objects": data.distinct_objects,
+            "engine": data.engine,
             "computed_at": timezone.now(),
         },
     )

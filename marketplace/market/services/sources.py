@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from django.conf import settings
 from django.db.models import QuerySet
 
 from marketplace.catalog.models import ClassCount, Dataset, DatasetSummary, PredicateCount
-from marketplace.catalog.services.safety import UnsafeInput, check_public_url
-from sparql import HostedStore, RemoteEndpoint, Source, SourceError
+from marketplace.catalog.services.safety import UnsafeInput
+from marketplace.catalog.services.sources import engine_source
+from sparql import Source, SourceError
 
 from ..models import PriceModel
 from ..selectors import active_subscription_dataset_ids
@@ -23,9 +23,7 @@ def source_name(dataset_id: int) -> str:
 def datasets_on_sale() -> QuerySet[Dataset]:
     """Approved datasets of approved publishers that have a price model."""
     return (
-        Dataset.objects.filter(
-            status=Dataset.Status.APPROVED, publisher__status="approved", price_model__isnull=False
-        )
+        Dataset.objects.filter(status=Dataset.Status.APPROVED, publisher__status="approved", price_model__isnull=False)
         .select_related("publisher", "price_model")
         .order_by("pk")
     )
@@ -73,39 +71,33 @@ def build_sources(datasets: Sequence[Dataset]) -> tuple[list[Source], list[str]]
     sources: list[Source] = []
     notes: list[str] = []
     for dataset in datasets:
-        name = source_name(dataset.pk)
-        if dataset.kind == Dataset.Kind.HOSTED:
-            try:
-                sources.append(HostedStore(dataset.store_path, name=name))
-            except SourceError:
-                notes.append(f"“{dataset.title}” is not available right now.")
-            continue
         try:
-            check_public_url(dataset.endpoint_url, allow_private=settings.ALLOW_PRIVATE_ENDPOINTS)
+            sources.append(engine_source(dataset, name=source_name(dataset.pk)))
+        except SourceError:
+            notes.append(f"“{dataset.title}” is not available right now.")
         except UnsafeInput:
             notes.append(f"“{dataset.title}” was skipped: its endpoint address is not allowed.")
-            continue
-        auth = (dataset.endpoint_username, dataset.endpoint_password) if dataset.endpoint_username else None
-        sources.append(
-            RemoteEndpoint(
-                dataset.endpoint_url, name=name, auth=auth, timeout=settings.REMOTE_ENDPOINT_TIMEOUT
-            )
-        )
     return sources, notes
 
 
 def build_summaries(datasets: Sequence[Dataset]) -> dict[str, dict]:
-    """Predicates and classes per dataset, for source selection; datasets without a summary get probed.
-
-    Three queries whatever the number of datasets: this runs on every ask."""
+    """The engine's summaries per dataset (predicates, classes, distinct counts, IRI namespaces for pruning);
+    datasets summarised before the engine's summaries existed fall back to predicate and class counts, and
+    datasets without any summary get probed. Three queries whatever the number of datasets: this runs on every ask."""
     ids = [d.pk for d in datasets]
-    summarised = set(DatasetSummary.objects.filter(dataset_id__in=ids).values_list("dataset_id", flat=True))
-    out: dict[str, dict] = {source_name(pk): {"predicates": {}, "classes": {}} for pk in summarised}
-    for pk, iri, n in PredicateCount.objects.filter(dataset_id__in=summarised).values_list(
+    out: dict[str, dict] = {}
+    counts_only = []
+    for pk, engine_summary in DatasetSummary.objects.filter(dataset_id__in=ids).values_list("dataset_id", "engine"):
+        if engine_summary:
+            out[source_name(pk)] = engine_summary
+        else:
+            out[source_name(pk)] = {"predicates": {}, "classes": {}}
+            counts_only.append(pk)
+    for pk, iri, n in PredicateCount.objects.filter(dataset_id__in=counts_only).values_list(
         "dataset_id", "iri", "triples"
     ):
         out[source_name(pk)]["predicates"][iri] = n
-    for pk, iri, n in ClassCount.objects.filter(dataset_id__in=summarised).values_list(
+    for pk, iri, n in ClassCount.objects.filter(dataset_id__in=counts_only).values_list(
         "dataset_id", "iri", "instances"
     ):
         out[source_name(pk)]["classes"][iri] = n
