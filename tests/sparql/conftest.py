@@ -5,8 +5,9 @@ from __future__ import annotations
 import pyoxigraph as ox
 import pytest
 
+from tests.servers import FaultyServer, OxigraphServer
+
 from .generated import generate, split
-from .servers import FaultyServer, OxigraphServer
 
 
 @pytest.fixture(scope="session")

@@ -16,9 +16,8 @@ from rdflib import URIRef
 from sparql import Federation, HostedStore, QueryCancelled, QuerySyntaxError, RemoteEndpoint, SourceError
 from sparql.cli import main
 from sparql.results import serialize
+from tests.servers import CountingServer, OxigraphServer, free_port
 from tests.shared import shared_path
-
-from .servers import CountingServer, OxigraphServer, free_port
 
 EX = "http://example.org/"
 P = f"PREFIX : <{EX}>\n"
