@@ -62,7 +62,7 @@ def scatter_svg(
     ]
     for t in range(5):
         yv = y0 + (y1 - y0) * t / 4
-        parts.append(f'<text x="{pad_l - 4}" y="{sy(yv) + 4:.1f}" text-anchor="end" font-size="10">{yv:.3g}</text>')
+        parts.append(f'<text x="{pad_l - 4}" y="{sy(yv) + 4:.1f}" text-anchor="end" font-size="10">{yv:.4g}</text>')
         xv = x0 + (x1 - x0) * t / 4
         shown = 10**xv if log_x else xv
         x_pos = pad_l + (xv - x0) / (x1 - x0) * (width - pad_l - pad_r)
@@ -73,15 +73,28 @@ def scatter_svg(
     if len(ordered) > 1:
         path = " ".join(f"{sx(points[i].x):.1f},{sy(points[i].y):.1f}" for i in ordered)
         parts.append(f'<polyline class="pareto" points="{path}" fill="none" stroke="#2a7" stroke-width="2"/>')
+    placed: list[tuple[float, float, float]] = []
     for i, p in enumerate(points):
         colour = "#2a7" if i in front else "#999"
+        label_x, label_y = _free_label_spot(placed, sx(p.x) + 7, sy(p.y) - 6, len(p.label))
         parts.append(
             f'<g class="point{" pareto" if i in front else ""}"><circle cx="{sx(p.x):.1f}" cy="{sy(p.y):.1f}" r="5" fill="{colour}"/>'
-            f'<text x="{sx(p.x) + 7:.1f}" y="{sy(p.y) - 6:.1f}" font-size="11">{escape(p.label)}</text>'
+            f'<text x="{label_x:.1f}" y="{label_y:.1f}" font-size="11">{escape(p.label)}</text>'
             f"<title>{escape(p.label)}: {_short(p.x)}, {p.y:.4g}</title></g>"
         )
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _free_label_spot(placed: list[tuple[float, float, float]], x: float, y: float, chars: int) -> tuple[float, float]:
+    """Move a label down in 13-pixel steps until it overlaps none placed before (variants often tie on accuracy)."""
+    width = chars * 6.2
+    for _ in range(8):
+        if all(abs(y - py) >= 12 or x + width <= px or px + pw <= x for px, py, pw in placed):
+            break
+        y += 13
+    placed.append((x, y, width))
+    return x, y
 
 
 def bars_svg(rows: list[tuple[str, float]], *, label: str, width: int = 560, bar_height: int = 16) -> str:
