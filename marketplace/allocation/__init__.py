@@ -1,4 +1,4 @@
-"""Which answer rows a buyer buys: min cut, integer program (HiGHS) or greedy; pure functions, no Django."""
+"""Which answer rows a buyer buys: min cut, enumeration, integer program (HiGHS) or greedy; pure, no Django."""
 
 from .dispatch import MILP_MAX_DERIVATIONS, STRATEGIES, allocate
 from .model import (

@@ -7,6 +7,7 @@ import time
 
 import numpy as np
 
+from . import exhaustive
 from .compiled import Compiled, compile_problem
 from .greedy import cost_sharing_bound, solve_greedy
 from .milp import lp_bound, solve_milp
@@ -28,7 +29,8 @@ def allocate(
 ) -> Allocation:
     """Decide which rows to buy. strategy: auto | mincut | milp | greedy; time_limit bounds the MILP/LP.
 
-    auto: min cut for closure instances (one derivation per row, no binding budget), else the integer
+    auto: min cut for closure instances (one derivation per row, no binding budget), else exact
+    enumeration (exhaustive.py: shared item groups, or every item set under a budget) when small, else the integer
     program up to MILP_MAX_DERIVATIONS (falling back to or improved by the greedy if it runs out of time),
     else greedy. lp_bound_for_greedy: compute the LP bound for a greedy result (None = when small enough).
     """
@@ -58,6 +60,9 @@ def allocate(
 
 
 def _by_size(c: Compiled, deadline: float, lp: bool | None) -> Solution:
+    # starting HiGHS costs several milliseconds even on a few rows; tiny instances are enumerated exactly
+    if exhaustive.applicable(c):
+        return exhaustive.solve_exhaustive(c)
     if c.n_derivs <= MILP_MAX_DERIVATIONS:
         return _exact_or_greedy(c, deadline, lp)
     return _greedy(c, deadline, lp)

@@ -15,6 +15,7 @@ from marketplace.allocation import (
     UnknownItem,
     UnknownStrategy,
     allocate,
+    exhaustive,
 )
 
 EXACT = ["auto", "milp"]
@@ -135,11 +136,11 @@ def test_unlimited_row_still_respects_the_budget(strategy: str) -> None:
     assert alloc.cost == 15
 
 
-def test_auto_uses_min_cut_for_closure_instances_and_milp_with_a_budget() -> None:
+def test_auto_uses_min_cut_for_closure_instances_and_enumeration_with_a_budget() -> None:
     rows = [Row(5, (d("a"),)), Row(5, (d("b"),))]
     prices = {"a": 3, "b": 4}
     assert allocate(Problem(rows=rows, prices=prices)).strategy == "mincut"
-    assert allocate(Problem(rows=rows, prices=prices, budget=4)).strategy == "milp"
+    assert allocate(Problem(rows=rows, prices=prices, budget=4)).strategy == "exhaustive"
     # a budget that covers every item cannot bind: still a closure instance
     assert allocate(Problem(rows=rows, prices=prices, budget=7)).strategy == "mincut"
 
@@ -163,9 +164,21 @@ def test_values_beyond_int32_fall_back_from_min_cut_to_the_integer_program() -> 
     big = 2**40
     problem = Problem(rows=[Row(big, (d("a"),)), Row(1, (d("b"),))], prices={"a": big - 1, "b": 2})
     alloc = allocate(problem)
-    assert alloc.strategy == "milp"
+    assert alloc.strategy == "exhaustive"  # a tiny instance: enumerated rather than given to HiGHS
     assert alloc.rows == (0,)
     assert alloc.objective == 1
+
+
+def test_auto_uses_the_integer_program_above_the_enumeration_size() -> None:
+    n = exhaustive.MAX_ITEMS + 1
+    # two derivations per row keep it off the min cut; one item more than enumeration takes
+    rows = [Row(10, (d(f"i{j}"), d(f"i{(j + 1) % n}"))) for j in range(n)]
+    problem = Problem(rows=rows, prices={f"i{j}": 3 + j % 2 for j in range(n)}, budget=20)
+    alloc = allocate(problem)
+    assert alloc.strategy == "milp"
+    assert alloc.optimal
+    assert alloc.cost <= 20
+    assert alloc.objective == allocate(problem, strategy="milp").objective
 
 
 @pytest.mark.parametrize(
@@ -224,3 +237,18 @@ def test_integer_program_out_of_time_still_returns_an_allocation_within_budget()
     assert alloc.objective <= alloc.upper_bound
     if not alloc.optimal:
         assert alloc.notes
+
+
+@pytest.mark.parametrize("bundle_price", [1, 2, 5, 40])
+def test_enumeration_of_shared_items_matches_the_integer_program_on_a_bundle_structure(bundle_price: int) -> None:
+    # like a federated answer: each row from one of four private triples, or from a bundle shared by all rows
+    bundle = [f"b{j}" for j in range(6)]
+    rows = [Row(None, tuple(d(f"r{r}s{s}") for s in range(4)) + (d(f"x{r}", *bundle),)) for r in range(30)]
+    prices = {f"r{r}s{s}": 3 + (r * 7 + s * 5) % 6 for r in range(30) for s in range(4)}
+    prices |= {f"x{r}": 1 for r in range(30)} | {b: bundle_price for b in bundle}
+    problem = Problem(rows=rows, prices=prices)
+    alloc = allocate(problem)
+    exact = allocate(problem, strategy="milp")
+    assert alloc.strategy == "exhaustive"
+    assert (alloc.unlimited_rows, alloc.objective) == (exact.unlimited_rows, exact.objective) == (30, alloc.objective)
+    assert alloc.cost == sum(prices[i] for i in alloc.items)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from marketplace.allocation import Allocation, Problem, Row, allocate
+from marketplace.allocation import Allocation, Problem, Row, allocate, exhaustive
+from marketplace.allocation.compiled import compile_problem
+from marketplace.allocation.solution import finish
 
 from .bruteforce import best
 
@@ -57,6 +59,18 @@ def test_integer_program_equals_brute_force(problem: Problem) -> None:
 def test_auto_equals_brute_force(problem: Problem) -> None:
     alloc = allocate(problem)
     check_consistent(problem, alloc)
+    assert (alloc.unlimited_rows, alloc.objective) == best(problem)
+
+
+@SETTINGS
+@given(problems())
+def test_exhaustive_enumeration_equals_brute_force(problem: Problem) -> None:
+    compiled = compile_problem(problem)
+    assert exhaustive.applicable(compiled)  # at most 8 items: always small enough
+    solution = exhaustive.solve_exhaustive(compiled)
+    alloc = finish(problem, compiled, solution, 0.0)
+    check_consistent(problem, alloc)
+    assert alloc.strategy == "exhaustive" and alloc.optimal
     assert (alloc.unlimited_rows, alloc.objective) == best(problem)
 
 

@@ -30,6 +30,7 @@ from . import sources as market_sources
 logger = logging.getLogger(__name__)
 MAX_QUERY_CHARS = 100_000
 PROGRESS_INTERVAL = 0.3
+_HELD_FIELDS = ["variables", "rows_available", "answer", "provenance", "federation_seconds"]
 
 
 @functools.lru_cache(maxsize=64)
@@ -80,10 +81,7 @@ def job_create(
         raise InvalidAsk(f"The query is not supported: {exc}") from None
     check_no_service(algebra=parsed.algebra)
     hour_ago = timezone.now() - timedelta(hours=1)
-    if (
-        QueryJob.objects.filter(buyer=buyer, created_at__gte=hour_ago).count()
-        >= settings.MARKET_QUOTES_PER_HOUR
-    ):
+    if QueryJob.objects.filter(buyer=buyer, created_at__gte=hour_ago).count() >= settings.MARKET_QUOTES_PER_HOUR:
         raise TooManyQuotes(f"At most {settings.MARKET_QUOTES_PER_HOUR} queries an hour; try again later.")
     job = QueryJob.objects.create(
         buyer=buyer,
@@ -200,7 +198,7 @@ def _derivations(result, patterns_have_paths: bool) -> list[list[dict[str, list[
 
 def job_run(*, job_id) -> QueryJob:
     """Run the federated query of a queued job, hold its answer and provenance, and quote it."""
-    from .quotes import ask_derivation, quote_create
+    from .quotes import ask_derivation, quote_in_transaction
 
     updated = QueryJob.objects.filter(pk=job_id, status=QueryJob.Status.QUEUED).update(
         status=QueryJob.Status.RUNNING, started_at=timezone.now(), progress={"phase": "planning"}
@@ -211,7 +209,9 @@ def job_run(*, job_id) -> QueryJob:
     selection = market_sources.select_datasets(buyer=job.buyer, include=job.include, exclude=job.exclude)
     engine_sources, notes = market_sources.build_sources(selection.datasets)
     job.notes = selection.notes + notes
-    job.datasets.add(*selection.datasets)
+    # the job is new to this runner (the status update above): plain inserts, one statement, no read first
+    through = QueryJob.datasets.through
+    through.objects.bulk_create([through(queryjob_id=job.pk, dataset_id=d.pk) for d in selection.datasets])
     federation = Federation(engine_sources, market_sources.build_summaries(selection.datasets))
     watcher = _Watcher(job.pk, federation)
     watcher.start()
@@ -237,9 +237,7 @@ def job_run(*, job_id) -> QueryJob:
     titles = {str(d.pk): d.title for d in selection.datasets}
     for name in sorted(result.failed_sources):
         job.notes.append(f"“{titles.get(name, name)}” did not answer; its data is missing from this answer.")
-    has_paths = any(
-        isinstance(p.pattern, PathPattern) for p in collect_patterns(parse_cached(job.query).algebra)
-    )
+    has_paths = any(isinstance(p.pattern, PathPattern) for p in collect_patterns(parse_cached(job.query).algebra))
     if job.kind == "ASK":
         derivations = [[ask_derivation(federation, job.query, has_paths)]]
     else:
@@ -259,13 +257,19 @@ def job_run(*, job_id) -> QueryJob:
     }
     try:
         # Holding the answer, quoting it and finishing the job: one transaction, one commit.
+        # The quote only needs the job's key and the answer in memory, so the job row is written once, after it.
         with transaction.atomic():
-            job.save(
-                update_fields=["variables", "rows_available", "answer", "provenance", "federation_seconds"]
+            quote_in_transaction(
+                job=job,
+                datasets=selection.datasets,
+                subscribed=selection.subscribed,
+                first=True,
+                rows=derivations,  # what encode_provenance just stored, without the decode
             )
-            quote_create(job=job, datasets=selection.datasets, subscribed=selection.subscribed, first=True)
             job.progress = {**job.progress, "phase": "done"}
-            return _finish(job, QueryJob.Status.QUOTED)
+            job.status, job.error, job.finished_at = QueryJob.Status.QUOTED, "", timezone.now()
+            job.save(update_fields=[*_HELD_FIELDS, "status", "error", "finished_at", "progress", "notes"])
+            return job
     except Exception:
         logger.exception("query job %s: quoting failed", job.pk)
         return _finish(job, QueryJob.Status.FAILED, "The answer could not be priced (internal error).")

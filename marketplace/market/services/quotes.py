@@ -102,15 +102,22 @@ def _scaled_decimal(value: float | int) -> Decimal:
 
 
 @transaction.atomic
-def quote_create(
-    *, job: QueryJob, datasets=None, subscribed: set[int] | None = None, first: bool = False
-) -> Quote:
+def quote_create(*, job: QueryJob, datasets=None, subscribed: set[int] | None = None, first: bool = False) -> Quote:
     """Price the held rows for the job's buyer with today's price models; earlier open quotes are superseded.
 
     The job runner passes what it already read (datasets with price models, subscriptions) and `first`."""
+    return quote_in_transaction(job=job, datasets=datasets, subscribed=subscribed, first=first)
+
+
+def quote_in_transaction(
+    *, job: QueryJob, datasets=None, subscribed: set[int] | None = None, first: bool = False, rows=None
+) -> Quote:
+    """quote_create for a caller already inside its own transaction (no savepoint round trips); `rows` are
+    the decoded provenance when the caller still has them."""
     if job.answer is None:
         raise NotReady("The query has no answer to quote yet.")
-    rows = held.decode_provenance(job.provenance)
+    if rows is None:
+        rows = held.decode_provenance(job.provenance)
     if datasets is None:
         datasets = job.datasets.select_related("publisher", "price_model").filter(price_model__isnull=False)
     datasets = [d for d in datasets if hasattr(d, "price_model")]
@@ -118,16 +125,12 @@ def quote_create(
     known = set(tariffs)
     # A dataset that lost its price model since the query ran is not sold: its rows drop out.
     rows = [[d for d in derivs if all(k == pricing.BLANKET or int(k) in known for k in d)] for derivs in rows]
-    contributed = {
-        int(k): v for k, v in (job.progress or {}).get("contributed", {}).items() if int(k) in known
-    }
+    contributed = {int(k): v for k, v in (job.progress or {}).get("contributed", {}).items() if int(k) in known}
     contributors = contributed or {pk: 1 for pk in known}
     priced, allocation, lines, subtotal, fee = _allocate_within(job, rows, tariffs, contributors, job.budget)
     complete_price = None
     if len(allocation.rows) < len(rows):
-        full = pricing.build_problem(
-            rows, tariffs, value_per_row=None, budget_scaled=None, contributors=contributors
-        )
+        full = pricing.build_problem(rows, tariffs, value_per_row=None, budget_scaled=None, contributors=contributors)
         full_alloc = allocate(full.problem, strategy="auto", time_limit=settings.MARKET_ALLOCATION_TIME_LIMIT)
         if len(full_alloc.rows) == len(rows):
             _, full_subtotal, full_fee = _charged(full, full_alloc)
@@ -186,4 +189,4 @@ def quote_fresh(*, job: QueryJob) -> Quote:
     return quote
 
 
-__all__ = ["quote_create", "quote_fresh", "tariffs_for", "ask_derivation", "source_name"]
+__all__ = ["quote_create", "quote_in_transaction", "quote_fresh", "tariffs_for", "ask_derivation", "source_name"]
