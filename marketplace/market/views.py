@@ -14,6 +14,7 @@ from marketplace.money.services import MoneyError, wallet_balance
 
 from . import disclosure
 from .errors import MarketError
+from .examples import demo_examples
 from .forms import AskForm, PriceModelForm
 from .models import PriceModel, QueryJob
 from .selectors import jobs_of, latest_quote, purchased_quote, subscriptions_of
@@ -58,7 +59,12 @@ def job_list(request):
     return render(
         request,
         "market/job_list.html",
-        {"form": form, "page": page, "subscriptions": subscriptions_of(buyer=request.user)[:20]},
+        {
+            "form": form,
+            "page": page,
+            "subscriptions": subscriptions_of(buyer=request.user)[:20],
+            "examples": demo_examples(),
+        },
     )
 
 
