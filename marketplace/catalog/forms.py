@@ -30,7 +30,8 @@ class DatasetForm(forms.ModelForm):
 class UploadForm(forms.Form):
     file = forms.FileField(
         help_text="Turtle, N-Triples, N-Quads, TriG, RDF/XML or JSON-LD, optionally gzip-compressed. "
-        "The upload replaces the dataset's data once it has loaded completely."
+        "The upload replaces the dataset's data once it has loaded completely; named graphs (N-Quads, TriG, "
+        "JSON-LD) merge into the dataset's one default graph, which is what buyers query."
     )
     format = forms.ChoiceField(
         required=False,
