@@ -1,7 +1,6 @@
 """REST API of the catalog: publishers, datasets, uploads (ingest jobs) and summaries."""
 
 import django_filters
-from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -18,7 +17,7 @@ from .selectors import datasets_visible_to
 from .services import datasets as dataset_services
 from .services import describe
 from .services.formats import UnsupportedFormat
-from .services.ingest import IngestError, UploadTooLarge, ingest_create
+from .services.ingest import IngestError, UploadTooLarge, check_declared_size, ingest_create
 from .services.safety import UnsafeInput
 
 api_errors.register(UploadTooLarge, 413)
@@ -226,9 +225,7 @@ class DatasetViewSet(viewsets.ModelViewSet):
         dataset = self.get_object()
         if not can_publish_for(user=request.user, organisation=dataset.publisher):
             raise PermissionDenied
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-        if length > settings.RDF_UPLOAD_MAX_BYTES + 64 * 1024:
-            raise UploadTooLarge(f"The upload is larger than the limit of {settings.RDF_UPLOAD_MAX_BYTES:,} bytes.")
+        check_declared_size(request.META.get("CONTENT_LENGTH"))
         serializer = UploadSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         upload = serializer.validated_data["file"]

@@ -1,6 +1,5 @@
 """Catalog pages: browse and search, dataset pages, the publisher dashboard, uploads with progress."""
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -18,7 +17,7 @@ from .selectors import datasets_search, datasets_visible_to
 from .services import datasets as dataset_services
 from .services import describe
 from .services.formats import UnsupportedFormat
-from .services.ingest import IngestError, ingest_create
+from .services.ingest import IngestError, UploadTooLarge, check_declared_size, ingest_create
 from .services.safety import UnsafeInput
 
 
@@ -141,28 +140,17 @@ def dataset_edit(request, pk: int):
     )
 
 
-def too_large(limit: int) -> HttpResponse:
-    return HttpResponse(
-        f"The upload is larger than the limit of {limit:,} bytes.", status=413, content_type="text/plain"
-    )
-
-
-def content_length(request) -> int:
-    try:
-        return int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return 0
-
-
 @login_required
 def upload(request, pk: int):
     dataset = _editable_dataset(request, pk)
     if dataset.kind != Dataset.Kind.HOSTED:
         messages.error(request, "Remote datasets are served by their endpoint; there is nothing to upload.")
         return redirect(dataset)
-    # Refuse before Django spools the body to disk: the request says how large it is.
-    if request.method == "POST" and content_length(request) > settings.RDF_UPLOAD_MAX_BYTES + 64 * 1024:
-        return too_large(settings.RDF_UPLOAD_MAX_BYTES)
+    if request.method == "POST":
+        try:
+            check_declared_size(request.META.get("CONTENT_LENGTH"))
+        except UploadTooLarge as exc:
+            return HttpResponse(str(exc), status=413, content_type="text/plain")
     form = UploadForm(request.POST or None, request.FILES or None)
     status = 200
     if request.method == "POST":

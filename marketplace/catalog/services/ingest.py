@@ -28,6 +28,20 @@ class UploadTooLarge(IngestError):
     pass
 
 
+# Multipart framing around the file: a request this much larger than the file limit is refused unread.
+MULTIPART_OVERHEAD = 64 * 1024
+
+
+def check_declared_size(content_length: str | None) -> None:
+    """Refuse an upload by its Content-Length, before Django spools the body to disk."""
+    try:
+        length = int(content_length or 0)
+    except ValueError:
+        length = 0
+    if length > settings.RDF_UPLOAD_MAX_BYTES + MULTIPART_OVERHEAD:
+        raise UploadTooLarge(f"The upload is larger than the limit of {settings.RDF_UPLOAD_MAX_BYTES:,} bytes.")
+
+
 def ingest_create(
     *, dataset: Dataset, upload: BinaryIO, filename: str, size: int, user, declared_format: str | None = None
 ) -> IngestJob:

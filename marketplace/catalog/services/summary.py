@@ -34,14 +34,23 @@ class SummaryData:
 def summary_compute(*, dataset: Dataset) -> SummaryData:
     counts = dataset_select(dataset, COUNTS)
     row = counts[0] if counts else {}
+    engine = _engine_summary(dataset)
     return SummaryData(
         triples=int(row.get("t", 0) or 0),
         distinct_subjects=int(row.get("s_", 0) or 0),
         distinct_objects=int(row.get("o_", 0) or 0),
-        predicates=[(r["p"], int(r["n"])) for r in dataset_select(dataset, PREDICATES) if "p" in r],
+        predicates=_predicate_counts(dataset, engine),
         classes=[(r["c"], int(r["n"])) for r in dataset_select(dataset, CLASSES) if "c" in r],
-        engine=_engine_summary(dataset),
+        engine=engine,
     )
+
+
+def _predicate_counts(dataset: Dataset, engine: dict) -> list[tuple[str, int]]:
+    """The engine's summary counted the predicates already; ask the dataset only when it has none."""
+    if engine.get("predicates") is not None:
+        ranked = sorted(engine["predicates"].items(), key=lambda item: (-item[1], item[0]))
+        return ranked[:MAX_LISTED]
+    return [(r["p"], int(r["n"])) for r in dataset_select(dataset, PREDICATES) if "p" in r]
 
 
 def _engine_summary(dataset: Dataset) -> dict:

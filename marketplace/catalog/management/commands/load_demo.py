@@ -1,6 +1,7 @@
 """`manage.py load_demo`: a deterministic demo marketplace — an operator, a buyer, FedShop-like publishers
 whose hosted datasets share product IRIs, and whatever demo content the other apps provide."""
 
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -105,7 +106,7 @@ class Command(BaseCommand):
         upload_dir = Path(settings.UPLOAD_TMP_ROOT) / "ingest"
         upload_dir.mkdir(parents=True, exist_ok=True)
         target = upload_dir / f"demo-{dataset.pk}.nt"
-        target.write_bytes(path.read_bytes())
+        shutil.copyfile(path, target)
         job = IngestJob.objects.create(
             dataset=dataset,
             original_name=path.name,
