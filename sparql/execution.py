@@ -8,6 +8,7 @@ every answer) are then queried locally, which gives exact SPARQL semantics.
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 import time
@@ -22,6 +23,7 @@ from rdflib.plugins.sparql.parserutils import CompValue
 
 from .algebra import NotShippable, conjuncts, exists_graph, exists_in, expr_to_sparql, expr_vars
 from .errors import QueryCancelled, SourceError, UnsupportedQuery
+from .members import member_key
 from .planning import PathPattern, SourceSelector, TriplePattern, Unit, make_units, order_units, split_bgp
 from .sources import Source, SourceCounters
 from .summaries import iri_allowed, namespace
@@ -177,20 +179,15 @@ class Fetcher:
             right = self.fetch(second, left if left is not None else seed, filters)
             return left if left is not None else right
         if name == "LeftJoin":
-            left = self.fetch(node.p1, seed, filters)
-            right_filters = []
-            for part in conjuncts(node.get("expr")) if node.get("expr") is not None else []:
-                if exists_in(part):
-                    continue
-                try:
-                    right_filters.append(PushedFilter(expr_to_sparql(part), frozenset(expr_vars(part))))
-                except NotShippable:
-                    pass
-            # The optional side is bounded by the left side only: an outer seed would change which
-            # left rows keep their optional values.
-            self.fetch(node.p2, left, right_filters)
-            if node.get("expr") is not None:
-                self._fetch_exists(node.expr, left)
+            # OPTIONAL after OPTIONAL: each one is bounded by the same left side (the innermost
+            # mandatory part), so their fetches do not depend on each other and run side by side.
+            chain = []
+            base = node
+            while isinstance(base, CompValue) and base.name == "LeftJoin":
+                chain.append(base)
+                base = base.p1
+            left = self.fetch(base, seed, filters)
+            self._side_by_side([functools.partial(self._fetch_optional, lj, left) for lj in reversed(chain)])
             return left
         if name == "Minus":
             left = self.fetch(node.p1, seed, filters)
@@ -216,6 +213,32 @@ class Fetcher:
                 self.fetch(value, None, [])
         return None
 
+    def _fetch_optional(self, node: CompValue, left: list[Solution] | None) -> None:
+        right_filters = []
+        for part in conjuncts(node.get("expr")) if node.get("expr") is not None else []:
+            if exists_in(part):
+                continue
+            try:
+                right_filters.append(PushedFilter(expr_to_sparql(part), frozenset(expr_vars(part))))
+            except NotShippable:
+                pass
+        # The optional side is bounded by the left side only: an outer seed would change which
+        # left rows keep their optional values.
+        self.fetch(node.p2, left, right_filters)
+        if node.get("expr") is not None:
+            self._fetch_exists(node.expr, left)
+
+    def _side_by_side(self, steps: list[Callable[[], object]]) -> None:
+        """Run independent fetch steps at once. Their own requests go to the shared pool, so the steps
+        get threads of their own (a step waiting on the pool must not hold one of its workers)."""
+        if len(steps) <= 1:
+            for step in steps:
+                step()
+            return
+        with ThreadPoolExecutor(len(steps)) as runner:
+            for future in [runner.submit(step) for step in steps]:
+                future.result()
+
     def _fetch_exists(self, expr: object, sols: list[Solution] | None) -> None:
         if expr is None:
             return
@@ -240,7 +263,9 @@ class Fetcher:
             if any(not relevant[tp] for tp in plain):
                 return []
             bound = {v for s in sols for v in s}
-            todo = order_units(make_units(plain, relevant), bound, self.summaries, [f.vars for f in filters])
+            todo = order_units(
+                make_units(plain, relevant, self.summaries), bound, self.summaries, [f.vars for f in filters]
+            )
             while todo:
                 unit = todo.pop(0)
                 star = self._star(unit, todo, sols)
@@ -303,13 +328,16 @@ class Fetcher:
                 found.setdefault(tuple(row.get(v) for v in sorted(uvars)), row)
         return _join(sols, list(found.values()), shared)
 
-    def _key_filter(self, unit: Unit, source: str, shared: list[str]) -> Callable[[tuple], bool] | None:
+    def _key_filter(
+        self, unit: Unit, source: str, shared: list[str], members: bool = True
+    ) -> Callable[[tuple], bool] | None:
         """Whether ``source`` may match a binding tuple: every IRI bound at a subject or object of the
-        unit's patterns must lie in a namespace the source's summary lists for that predicate. None when
-        the summary rules out nothing."""
+        unit's patterns must lie in a namespace the source's summary lists for that predicate and, with
+        ``members``, pass the source's membership filter. None when the summary rules out nothing."""
         summary = (self.summaries or {}).get(source)
         if summary is None or "authorities" not in summary:
             return None
+        bloom = self.selector.members.get(source) if members else None
         index = {v: i for i, v in enumerate(shared)}
         checks = []
         for tp in unit.patterns:
@@ -333,6 +361,8 @@ class Fetcher:
                         allowed[memo] = iri_allowed(summary, pred, position, term.value)
                     if not allowed[memo]:
                         return False
+                    if bloom is not None and member_key(pred, position, term.value) not in bloom:
+                        return False
             return True
 
         return ok
@@ -348,7 +378,7 @@ class Fetcher:
         namespace summaries, the bindings that only one source can match send the whole star there."""
         if not self.summaries or not any("authorities" in s for s in self.summaries.values()):
             return []
-        if unit.exclusive or not isinstance(unit.patterns[0].p, URIRef):
+        if len(unit.patterns) > 1 or not isinstance(unit.patterns[0].p, URIRef):
             return []
         bound = {v for s in sols for v in s}
 
@@ -413,7 +443,8 @@ class Fetcher:
             gvars |= u.vars()
         shared = sorted(v for v in gvars if any(v in s for s in sols))
         key_of = {id(s): tuple(None if isinstance(s.get(v), ox.BlankNode) else s.get(v) for v in shared) for s in sols}
-        filters_by_unit = [[(src, self._key_filter(u, src, shared)) for src in u.sources] for u in units]
+        # namespaces only: routing decides once per namespace signature, which a per-IRI filter would break
+        filters_by_unit = [[(src, self._key_filter(u, src, shared, members=False)) for src in u.sources] for u in units]
         route: dict[tuple, object] = {}
         dropped = object()
         # Summaries decide by namespace only: one decision per namespace signature, not per binding.

@@ -11,7 +11,8 @@ from rdflib import URIRef
 from rdflib.paths import InvPath, Path, SequencePath
 
 from .algebra import ParsedQuery, exists_graph, pattern_text
-from .summaries import iri_allowed, iri_possible
+from .members import member_key
+from .summaries import iri_allowed, iri_possible, members_of
 from .terms import Term, node_to_sparql, to_ox, var_name
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
@@ -75,7 +76,7 @@ class PathPattern:
 
 @dataclass
 class Unit:
-    """Patterns answered together: an exclusive group (one source) or a single pattern (its sources)."""
+    """Patterns answered together by each of ``sources`` (a local group) or a single pattern."""
 
     patterns: tuple[TriplePattern, ...]
     sources: tuple[str, ...]
@@ -108,7 +109,7 @@ class QueryPlan:
         for i, bgp in enumerate(self.bgps):
             lines.append(f"BGP {i}:")
             for unit in bgp.units:
-                label = "exclusive group" if unit.exclusive else "pattern"
+                label = "exclusive group" if unit.exclusive else "local group" if len(unit.patterns) > 1 else "pattern"
                 pats = " ".join(tp.text() for tp in unit.patterns)
                 lines.append(f"  {label} @ {','.join(unit.sources) or '-'}: {pats}")
             for path in bgp.paths:
@@ -195,6 +196,7 @@ class SourceSelector:
         self.prober = prober
         self.cache = cache
         self.pool = pool
+        self.members = {name: members_of(summary) for name, summary in self.summaries.items()}
 
     def _summary_allows(self, name: str, tp: TriplePattern) -> bool:
         summary = self.summaries.get(name)
@@ -217,6 +219,9 @@ class SourceSelector:
                 continue
             if isinstance(tp.p, URIRef):
                 if not iri_allowed(summary, str(tp.p), position, str(node)):
+                    return False
+                members = self.members.get(name)
+                if members is not None and member_key(str(tp.p), position, str(node)) not in members:
                     return False
             elif var_name(tp.p) is not None and not iri_possible(summary, position, str(node)):
                 return False
@@ -259,33 +264,100 @@ class SourceSelector:
         return out
 
 
-def make_units(patterns: list[TriplePattern], relevant: Mapping[TriplePattern, tuple[str, ...]]) -> list[Unit]:
-    """Exclusive groups: connected patterns that only the same single source can match."""
-    units: list[Unit] = []
-    by_source: dict[str, list[TriplePattern]] = {}
-    for tp in patterns:
-        srcs = relevant[tp]
-        if len(srcs) == 1:
-            by_source.setdefault(srcs[0], []).append(tp)
-        else:
-            units.append(Unit((tp,), srcs))
-    for source, tps in by_source.items():
-        # connected components on shared variables
-        remaining = list(tps)
-        while remaining:
-            comp = [remaining.pop(0)]
-            comp_vars = set(comp[0].vars())
-            changed = True
-            while changed:
-                changed = False
-                for tp in list(remaining):
-                    if tp.vars() & comp_vars:
-                        comp.append(tp)
-                        comp_vars |= tp.vars()
-                        remaining.remove(tp)
-                        changed = True
-            units.append(Unit(tuple(comp), (source,)))
+def make_units(
+    patterns: list[TriplePattern],
+    relevant: Mapping[TriplePattern, tuple[str, ...]],
+    summaries: Mapping[str, Mapping] | None = None,
+) -> list[Unit]:
+    """Local groups: patterns joined so that every answer takes all its triples from one source.
+
+    An exclusive group (patterns only one source can match, sharing a variable) is the simple case. With
+    namespace summaries a join is also local when no value one source has at one end can appear at the
+    other end in another source (Lusail's locality, decided from the summaries as HiBISCuS prunes): the
+    vendors' local product IRIs, say. Each group goes to every source that can match all its patterns as
+    one subquery, and the union of their answers is the group's answer over the merge."""
+    parent = list(range(len(patterns)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, a in enumerate(patterns):
+        for j in range(i + 1, len(patterns)):
+            if root(i) != root(j) and _local_join(a, patterns[j], relevant, summaries):
+                parent[root(j)] = root(i)
+    groups: dict[int, list[TriplePattern]] = {}
+    for i, tp in enumerate(patterns):
+        groups.setdefault(root(i), []).append(tp)
+    units = []
+    for members in groups.values():
+        common = set(relevant[members[0]])
+        for tp in members[1:]:
+            common &= set(relevant[tp])
+        units.append(Unit(tuple(members), tuple(n for n in relevant[members[0]] if n in common)))
     return units
+
+
+def _local_join(
+    a: TriplePattern,
+    b: TriplePattern,
+    relevant: Mapping[TriplePattern, tuple[str, ...]],
+    summaries: Mapping[str, Mapping] | None,
+) -> bool:
+    """Whether every solution of ``a`` joined with ``b`` takes both triples from one and the same source."""
+    shared = a.vars() & b.vars()
+    if not shared:
+        return False
+    pairs = [(x, y) for x in relevant[a] for y in relevant[b] if x != y]
+    if not pairs:
+        return True  # both can only come from the same single source
+    if not isinstance(a.p, URIRef) or not isinstance(b.p, URIRef):
+        return False
+    for name in shared:
+        ends_a = [pos for pos, node in (("s", a.s), ("o", a.o)) if var_name(node) == name]
+        ends_b = [pos for pos, node in (("s", b.s), ("o", b.o)) if var_name(node) == name]
+        if var_name(a.p) == name or var_name(b.p) == name or not ends_a or not ends_b:
+            continue
+        # Two objects may be equal literals, which namespaces do not describe; a subject never is one.
+        if all(pa == "o" and pb == "o" for pa in ends_a for pb in ends_b):
+            continue
+        if all(
+            _disjoint(summaries, x, str(a.p), pa, y, str(b.p), pb)
+            for x, y in pairs
+            for pa in ends_a
+            for pb in ends_b
+            if not (pa == "o" and pb == "o")
+        ):
+            return True
+    return False
+
+
+def _disjoint(
+    summaries: Mapping[str, Mapping] | None, x: str, px: str, pos_x: str, y: str, py: str, pos_y: str
+) -> bool:
+    """True when the summaries prove that no IRI is at ``pos_x`` of a ``px`` triple in source x and at
+    ``pos_y`` of a ``py`` triple in source y (blank nodes never join across sources)."""
+    first = namespaces(summaries, x, px, pos_x)
+    second = namespaces(summaries, y, py, pos_y)
+    if first is None or second is None:
+        return False
+    return not any(f.startswith(s) or s.startswith(f) for f in first for s in second)
+
+
+def namespaces(summaries: Mapping[str, Mapping] | None, source: str, predicate: str, position: str) -> list | None:
+    """The IRI namespaces a source's summary lists for a predicate at "s" or "o"; None when unknown."""
+    summary = (summaries or {}).get(source)
+    authorities = summary.get("authorities") if isinstance(summary, Mapping) else None
+    by_predicate = authorities.get(position) if isinstance(authorities, Mapping) else None
+    if not isinstance(by_predicate, Mapping):
+        return None
+    if predicate not in by_predicate:
+        # a predicate the source does not have at all contributes nothing
+        predicates = summary.get("predicates")
+        return [] if isinstance(predicates, Mapping) and predicate not in predicates else None
+    return by_predicate[predicate]
 
 
 def estimate(tp: TriplePattern, bound: set[str], summaries: Mapping[str, Mapping] | None) -> float:
@@ -380,6 +452,6 @@ def plan_query(
     for node in iter_bgps(parsed.algebra):
         plain, paths = split_bgp(node.triples)
         relevant = selector.select(plain)
-        units = order_units(make_units(plain, relevant), set(), summaries)
+        units = order_units(make_units(plain, relevant, summaries), set(), summaries)
         bgps.append(BGPPlan(plain, paths, units))
     return QueryPlan(parsed.kind, bgps)

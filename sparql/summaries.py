@@ -6,11 +6,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from .members import Members, member_key
 from .sources import Source
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 MAX_AUTHORITIES = 50  # per predicate and position; beyond that the position is "any" (None)
 MAX_AUTHORITY_ROWS = 50_000  # a larger answer means namespaces per entity: give up on authorities
+MAX_MEMBERS = 2_000_000  # (predicate, IRI) pairs per source; beyond that no membership filter (~2.4 MB)
+MEMBER_PAGE = 100_000  # rows per request while reading the pairs, so memory stays bounded
 _HOST = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*/?")
 
 
@@ -52,6 +55,11 @@ def iri_allowed(summary: Mapping | None, predicate: str, position: str, iri: str
     return any(iri.startswith(prefix) for prefix in prefixes)
 
 
+def members_of(summary: Mapping | None) -> Members | None:
+    """The summary's membership filter, decoded (None when it has none)."""
+    return Members.from_json(summary.get("members")) if isinstance(summary, Mapping) else None
+
+
 def iri_possible(summary: Mapping | None, position: str, iri: str) -> bool:
     """False only when ``summary`` lists namespaces for every predicate of the source and none of them
     allows ``iri`` at ``position`` (for patterns whose predicate is a variable)."""
@@ -83,14 +91,55 @@ def _authorities(source: Source, position: str, predicates: Mapping[str, int]) -
     return {p: _cap(prefixes) for p, prefixes in found.items()}
 
 
-def summarize(source: Source) -> dict[str, dict]:
+def _member_pairs(source: Source, position: str) -> tuple[str, str]:
+    """The query of the distinct (predicate, IRI) pairs at ``position`` and the query counting them."""
+    pattern = "?x ?p ?o" if position == "s" else "?s ?p ?x"
+    pairs = f"SELECT DISTINCT ?p ?x WHERE {{ {pattern} FILTER(isIRI(?x)) }}"
+    return pairs, f"SELECT (COUNT(*) AS ?n) WHERE {{ {pairs} }}"
+
+
+def _members(source: Source) -> dict | None:
+    """A Bloom filter of the source's (position, predicate, IRI) triples' ends, read page by page; None
+    when there are too many or the source did not return them all (a missing IRI would prune wrongly)."""
+    expected = {}
+    for position in ("s", "o"):
+        _, count = _member_pairs(source, position)
+        rows = source.select(count).rows
+        expected[position] = int(rows[0]["n"].value) if rows and "n" in rows[0] else -1
+        if expected[position] < 0:
+            return None
+    if sum(expected.values()) > MAX_MEMBERS:
+        return None
+    members = Members.sized_for(sum(expected.values()))
+    for position in ("s", "o"):
+        pairs, _ = _member_pairs(source, position)
+        received = 0
+        while received < expected[position]:
+            if expected[position] <= MEMBER_PAGE:
+                page = source.select(pairs).rows
+            else:  # a stable order, so that the pages neither overlap nor skip
+                page = source.select(f"{pairs} ORDER BY ?p ?x LIMIT {MEMBER_PAGE} OFFSET {received}").rows
+            for row in page:
+                if "p" in row and "x" in row:
+                    members.add(member_key(row["p"].value, position, row["x"].value))
+            received += len(page)
+            if len(page) < min(MEMBER_PAGE, expected[position]):
+                break
+        if received != expected[position]:
+            return None
+    return members.to_json()
+
+
+def summarize(source: Source, members: bool = True) -> dict[str, dict]:
     """``{"predicates": {iri: count}, "classes": {iri: count}, "distinct": {"s"|"o": {iri: count}},
-    "authorities": {"s"|"o": {iri: [prefix] | None}}}``: five aggregate queries to the source.
+    "authorities": {"s"|"o": {iri: [prefix] | None}}, "members": Bloom filter | None}``.
 
     The result is what ``Federation(summaries={name: summarize(source)})`` expects; refresh it when the
     dataset changes (a source whose summary lacks a predicate is never asked about it, nor about IRIs
     outside the predicate's listed namespaces). "distinct" (distinct subjects and objects per predicate,
-    for join order) and "authorities" are optional: without the latter nothing is pruned by IRI."""
+    for join order), "authorities" and "members" are optional: without them nothing is pruned by IRI.
+    ``members`` (a Bloom filter of which IRIs each predicate has as subject and object, sparql.members)
+    reads every distinct (predicate, IRI) pair once, in pages; up to MAX_MEMBERS pairs."""
     predicates = source.select("SELECT ?p (COUNT(*) AS ?n) WHERE { ?s ?p ?o } GROUP BY ?p")
     classes = source.select(f"SELECT ?c (COUNT(*) AS ?n) WHERE {{ ?s <{RDF_TYPE}> ?c }} GROUP BY ?c")
     counts = {row["p"].value: int(row["n"].value) for row in predicates.rows if "p" in row}
@@ -105,4 +154,5 @@ def summarize(source: Source) -> dict[str, dict]:
             for pos in ("s", "o")
         },
         "authorities": {pos: _authorities(source, pos, counts) for pos in ("s", "o")},
+        "members": _members(source) if members else None,
     }
