@@ -9,10 +9,11 @@ import pyoxigraph as ox
 import rdflib
 from rdflib import BNode, Literal, URIRef, Variable
 from rdflib.paths import AlternativePath, InvPath, MulPath, NegatedPath, Path, SequencePath
-from rdflib.plugins.sparql import algebra, parser
+from rdflib.plugins.sparql import algebra
 from rdflib.plugins.sparql.parserutils import CompValue
 
 from .errors import QuerySyntaxError, UnsupportedQuery
+from .grammar import parse_query_tree
 from .terms import node_to_sparql, var_name
 
 _PARSE_LOCK = threading.Lock()
@@ -34,7 +35,7 @@ def parse_query(text: str, base_iri: str | None = None) -> ParsedQuery:
         saved = rdflib.NORMALIZE_LITERALS
         rdflib.NORMALIZE_LITERALS = False
         try:
-            tree = parser.parseQuery(text)
+            tree = parse_query_tree(text)
             translated = algebra.translateQuery(tree, base=base_iri)
         except RecursionError:
             # rdflib's translation recurses per nesting level (nested SERVICE hits it too): a clear refusal.

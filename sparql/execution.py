@@ -23,8 +23,18 @@ from rdflib.plugins.sparql.parserutils import CompValue
 
 from .algebra import NotShippable, conjuncts, exists_graph, exists_in, expr_to_sparql, expr_vars
 from .errors import QueryCancelled, SourceError, UnsupportedQuery
-from .members import member_key
-from .planning import PathPattern, SourceSelector, TriplePattern, Unit, make_units, order_units, split_bgp
+from .members import ANY_PREDICATE, member_key
+from .planning import (
+    PathPattern,
+    SourceSelector,
+    TriplePattern,
+    Unit,
+    estimate,
+    make_units,
+    order_patterns,
+    order_units,
+    split_bgp,
+)
 from .sources import Source, SourceCounters
 from .summaries import iri_allowed, namespace
 from .terms import Term, node_to_sparql, ox_to_sparql, to_ox, var_name
@@ -75,6 +85,8 @@ class Fetcher:
         self.failed: dict[str, str] = {}
         self.stats = FetchStats(per_source={n: SourceCounters() for n in self.sources})
         self._lock = threading.Lock()
+        self._orders: dict[tuple, list[TriplePattern]] = {}
+        self._estimates: dict[tuple, float] = {}
         self.selector = SourceSelector(list(self.sources), summaries, self._probe, ask_cache, pool)
 
     # -- requests -----------------------------------------------------------------------------------
@@ -175,8 +187,18 @@ class Fetcher:
             first, second = node.p1, node.p2
             if _is_values(second) and not _is_values(first):
                 first, second = second, first
-            left = self.fetch(first, seed, filters)
-            right = self.fetch(second, left if left is not None else seed, filters)
+            if _shares_no_variable(first, second):
+                # neither side bounds the other: fetch both at once, each bounded by the outer seed
+                sides: list[list | None] = [None, None]
+
+                def side(i: int, part: object) -> None:
+                    sides[i] = self.fetch(part, seed, filters)
+
+                self._side_by_side([functools.partial(side, 0, first), functools.partial(side, 1, second)])
+                left, right = sides
+            else:
+                left = self.fetch(first, seed, filters)
+                right = self.fetch(second, left if left is not None else seed, filters)
             return left if left is not None else right
         if name == "LeftJoin":
             # OPTIONAL after OPTIONAL: each one is bounded by the same left side (the innermost
@@ -194,8 +216,13 @@ class Fetcher:
             self.fetch(node.p2, left, [])
             return left
         if name == "Union":
-            a = self.fetch(node.p1, seed, filters)
-            b = self.fetch(node.p2, seed, filters)
+            branches: list[list | None] = [None, None]
+
+            def branch(i: int, part: object) -> None:
+                branches[i] = self.fetch(part, seed, filters)
+
+            self._side_by_side([functools.partial(branch, 0, node.p1), functools.partial(branch, 1, node.p2)])
+            a, b = branches
             return a + b if a is not None and b is not None else None
         if name == "BGP":
             return self.fetch_bgp(node.triples, seed, filters)
@@ -263,22 +290,61 @@ class Fetcher:
             if any(not relevant[tp] for tp in plain):
                 return []
             bound = {v for s in sols for v in s}
-            todo = order_units(
-                make_units(plain, relevant, self.summaries), bound, self.summaries, [f.vars for f in filters]
-            )
-            while todo:
-                unit = todo.pop(0)
-                star = self._star(unit, todo, sols)
-                if star:
-                    todo = [u for u in todo if all(u is not m for m in star)]
-                    sols = self._routed_join([unit, *star], sols, filters)
-                else:
-                    sols = self._bound_join(unit, sols, filters)
-                if not sols:
-                    return []
+            units = make_units(plain, relevant, self.summaries)
+            parts = _connected(units)
+            if len(parts) == 1:
+                sols = self._join_units(
+                    order_units(units, bound, self.summaries, [f.vars for f in filters], self._estimate), sols, filters
+                )
+            else:
+                # Parts sharing no variable do not bound each other: fetch them at once, then combine.
+                answers: list[list[Solution]] = [[] for _ in parts]
+
+                def run_part(i: int) -> None:
+                    todo = order_units(parts[i], bound, self.summaries, [f.vars for f in filters], self._estimate)
+                    answers[i] = self._join_units(todo, sols, filters)
+
+                self._side_by_side([functools.partial(run_part, i) for i in range(len(parts))])
+                combined = answers[0]
+                for answer in answers[1:]:
+                    common = sorted({v for s in combined for v in s} & {v for s in answer for v in s})
+                    combined = _join(combined, answer, common)
+                sols = combined
+            if not sols:
+                return []
         for pp in paths:
             self._fetch_path(pp, sols)
         return sols
+
+    def _join_units(self, todo: list[Unit], sols: list[Solution], filters: list[PushedFilter]) -> list[Solution]:
+        """Bound joins of the units in order (stars routed by namespace where summaries allow)."""
+        todo = list(todo)
+        while todo:
+            unit = todo.pop(0)
+            star = self._star(unit, todo, sols)
+            if star:
+                todo = [u for u in todo if all(u is not m for m in star)]
+                sols = self._routed_join([unit, *star], sols, filters)
+            else:
+                sols = self._bound_join(unit, sols, filters)
+            if not sols:
+                return []
+        return sols
+
+    def _estimate(self, tp: TriplePattern, bound: set[str]) -> float:
+        """The planner's size estimate, once per pattern and set of its bound variables."""
+        key = (tp, frozenset(v for v in tp.vars() if v in bound))
+        if key not in self._estimates:
+            self._estimates[key] = estimate(tp, bound, self.summaries)
+        return self._estimates[key]
+
+    def _written_order(self, unit: Unit, bound: list[str]) -> list[TriplePattern]:
+        if len(unit.patterns) == 1:
+            return list(unit.patterns)
+        key = (id(unit), tuple(bound))
+        if key not in self._orders:
+            self._orders[key] = order_patterns(unit.patterns, set(bound), self.summaries, self._estimate)
+        return self._orders[key]
 
     def _unit_query(self, unit: Unit, shared: list[str], keys: list[tuple], filters: list[str]) -> str:
         out_vars = sorted(unit.vars())
@@ -289,7 +355,7 @@ class Fetcher:
                 "(" + " ".join("UNDEF" if t is None else ox_to_sparql(t) for t in key) + ")" for key in keys
             )
             body.append(f"VALUES ({head}) {{ {rows} }}")
-        body.extend(tp.text() for tp in unit.patterns)
+        body.extend(tp.text() for tp in self._written_order(unit, shared if keys else []))
         body.extend(f"FILTER {f}" if f.startswith("(") else f"FILTER({f})" for f in filters)
         projection = " ".join("?" + v for v in out_vars) if out_vars else "*"
         return f"SELECT DISTINCT {projection} WHERE {{ {' '.join(body)} }}"
@@ -341,12 +407,13 @@ class Fetcher:
         index = {v: i for i, v in enumerate(shared)}
         checks = []
         for tp in unit.patterns:
-            if not isinstance(tp.p, URIRef):
+            predicate = str(tp.p) if isinstance(tp.p, URIRef) else None
+            if predicate is None and (bloom is None or var_name(tp.p) in index):
                 continue
             for position, node in (("s", tp.s), ("o", tp.o)):
                 name = var_name(node)
                 if name in index:
-                    checks.append((index[name], str(tp.p), position))
+                    checks.append((index[name], predicate, position))
         if not checks:
             return None
         allowed: dict[tuple[int, str, str, str], bool] = {}
@@ -354,15 +421,17 @@ class Fetcher:
         def ok(key: tuple) -> bool:
             for i, pred, position in checks:
                 term = key[i]
-                if isinstance(term, ox.NamedNode):
+                if not isinstance(term, ox.NamedNode):
+                    continue
+                if pred is not None:
                     # iri_allowed depends on the IRI's namespace only (prefixes end at '/' or '#')
                     memo = (i, pred, position, namespace(term.value))
                     if memo not in allowed:
                         allowed[memo] = iri_allowed(summary, pred, position, term.value)
                     if not allowed[memo]:
                         return False
-                    if bloom is not None and member_key(pred, position, term.value) not in bloom:
-                        return False
+                if bloom is not None and member_key(pred or ANY_PREDICATE, position, term.value) not in bloom:
+                    return False
             return True
 
         return ok
@@ -620,6 +689,26 @@ class Fetcher:
             self._record_link_rows(pred, src, rows)
             reached |= {row[other] for row in rows if other in row}
         return reached
+
+
+def _connected(units: list[Unit]) -> list[list[Unit]]:
+    """Units grouped by shared variables (connected components, in the given order)."""
+    parts: list[tuple[set[str], list[Unit]]] = []
+    for unit in units:
+        uvars = unit.vars()
+        touching = [p for p in parts if p[0] & uvars]
+        merged_vars, merged_units = set(uvars), []
+        for p in touching:
+            merged_vars |= p[0]
+            merged_units.extend(p[1])
+            parts.remove(p)
+        parts.append((merged_vars, [*merged_units, unit]))
+    return [p[1] for p in parts]
+
+
+def _shares_no_variable(a: object, b: object) -> bool:
+    va, vb = getattr(a, "get", lambda _k: None)("_vars"), getattr(b, "get", lambda _k: None)("_vars")
+    return isinstance(va, (set, frozenset)) and isinstance(vb, (set, frozenset)) and not (va & vb)
 
 
 def _is_values(node: object) -> bool:

@@ -14,7 +14,12 @@ from collections.abc import Iterable, Mapping
 FALSE_POSITIVES = 0.01
 
 
+ANY_PREDICATE = "*"
+
+
 def member_key(predicate: str, position: str, iri: str) -> str:
+    """The filter's key for ``iri`` at ``position`` ("s" or "o") of a ``predicate`` triple;
+    ANY_PREDICATE as the predicate asks whether any triple has it there."""
     return f"{position} {predicate} {iri}"
 
 

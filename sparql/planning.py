@@ -11,7 +11,7 @@ from rdflib import URIRef
 from rdflib.paths import InvPath, Path, SequencePath
 
 from .algebra import ParsedQuery, exists_graph, pattern_text
-from .members import member_key
+from .members import ANY_PREDICATE, member_key
 from .summaries import iri_allowed, iri_possible, members_of
 from .terms import Term, node_to_sparql, to_ox, var_name
 
@@ -214,16 +214,17 @@ class SourceSelector:
             and str(tp.o) not in classes
         ):
             return False
+        members = self.members.get(name)
         for position, node in (("s", tp.s), ("o", tp.o)):
             if not isinstance(node, URIRef):
                 continue
             if isinstance(tp.p, URIRef):
                 if not iri_allowed(summary, str(tp.p), position, str(node)):
                     return False
-                members = self.members.get(name)
-                if members is not None and member_key(str(tp.p), position, str(node)) not in members:
-                    return False
             elif var_name(tp.p) is not None and not iri_possible(summary, position, str(node)):
+                return False
+            predicate = str(tp.p) if isinstance(tp.p, URIRef) else ANY_PREDICATE
+            if members is not None and member_key(predicate, position, str(node)) not in members:
                 return False
         return True
 
@@ -234,6 +235,9 @@ class SourceSelector:
             return True
         # Summaries know predicates and classes, not subjects or objects.
         other_constants = var_name(tp.s) is None or (var_name(tp.o) is None and str(tp.p) != RDF_TYPE)
+        constants = [node for node in (tp.s, tp.o) if var_name(node) is None]
+        if other_constants and self.members.get(name) is not None and all(isinstance(c, URIRef) for c in constants):
+            return False  # the membership filter has checked every constant (a variable predicate too)
         if other_constants and isinstance(tp.p, URIRef) and "authorities" in self.summaries[name]:
             # The namespaces of the constants were checked already; an ASK then a SELECT at every
             # source that answers yes costs more requests than the SELECT alone.
@@ -324,8 +328,7 @@ def _local_join(
         if all(pa == "o" and pb == "o" for pa in ends_a for pb in ends_b):
             continue
         if all(
-            _disjoint(summaries, x, str(a.p), pa, y, str(b.p), pb)
-            for x, y in pairs
+            _ends_disjoint(summaries, relevant[a], str(a.p), pa, relevant[b], str(b.p), pb)
             for pa in ends_a
             for pb in ends_b
             if not (pa == "o" and pb == "o")
@@ -334,16 +337,34 @@ def _local_join(
     return False
 
 
-def _disjoint(
-    summaries: Mapping[str, Mapping] | None, x: str, px: str, pos_x: str, y: str, py: str, pos_y: str
+def _ends_disjoint(
+    summaries: Mapping[str, Mapping] | None,
+    first: Sequence[str],
+    p_first: str,
+    pos_first: str,
+    second: Sequence[str],
+    p_second: str,
+    pos_second: str,
 ) -> bool:
-    """True when the summaries prove that no IRI is at ``pos_x`` of a ``px`` triple in source x and at
-    ``pos_y`` of a ``py`` triple in source y (blank nodes never join across sources)."""
-    first = namespaces(summaries, x, px, pos_x)
-    second = namespaces(summaries, y, py, pos_y)
-    if first is None or second is None:
-        return False
-    return not any(f.startswith(s) or s.startswith(f) for f in first for s in second)
+    """True when the summaries prove that no IRI is at ``pos_first`` of a ``p_first`` triple in one of the
+    ``first`` sources and at ``pos_second`` of a ``p_second`` triple in another, ``second`` source (blank
+    nodes never join across sources)."""
+    by_prefix: list[dict[str, set[str]]] = []
+    for sources, predicate, position in ((first, p_first, pos_first), (second, p_second, pos_second)):
+        owners: dict[str, set[str]] = {}
+        for source in sources:
+            prefixes = namespaces(summaries, source, predicate, position)
+            if prefixes is None:
+                return False
+            for prefix in prefixes:
+                owners.setdefault(prefix, set()).add(source)
+        by_prefix.append(owners)
+    for f, xs in by_prefix[0].items():
+        for g, ys in by_prefix[1].items():
+            # an IRI under both prefixes may sit in x and in y: allowed only when x and y are one source
+            if (f.startswith(g) or g.startswith(f)) and (len(xs | ys) > 1):
+                return False
+    return True
 
 
 def namespaces(summaries: Mapping[str, Mapping] | None, source: str, predicate: str, position: str) -> list | None:
@@ -418,22 +439,44 @@ def order_units(
     bound: set[str],
     summaries: Mapping[str, Mapping] | None = None,
     filter_vars: Sequence[frozenset[str]] = (),
+    estimator: Callable[[TriplePattern, set[str]], float] | None = None,
 ) -> list[Unit]:
     """Greedy join order: cheapest unit connected to what is bound, cartesian products last.
 
     A filter that a unit can evaluate by itself is shipped with it, so it makes that unit cheaper."""
+    size = estimator or (lambda tp, bound: estimate(tp, bound, summaries))
     bound = set(bound)
     todo = list(units)
     ordered: list[Unit] = []
 
     def cost(unit: Unit) -> tuple[int, float]:
         connected = bool(unit.vars() & bound) or not bound
-        best = min(estimate(tp, bound, summaries) for tp in unit.patterns)
+        best = min(size(tp, bound) for tp in unit.patterns)
         best /= 4 ** sum(1 for fv in filter_vars if fv and fv <= unit.vars())
         return (0 if connected else 1, best / (1 + len(unit.patterns)))
 
     while todo:
         nxt = min(todo, key=cost)
+        todo.remove(nxt)
+        ordered.append(nxt)
+        bound |= nxt.vars()
+    return ordered
+
+
+def order_patterns(
+    patterns: Sequence[TriplePattern],
+    bound: set[str],
+    summaries: Mapping[str, Mapping] | None = None,
+    estimator: Callable[[TriplePattern, set[str]], float] | None = None,
+) -> list[TriplePattern]:
+    """The patterns of one subquery, most selective first and each joined to what precedes it: endpoints
+    such as Oxigraph largely follow the written order (q07's offers: 13 ms written one way, 1 ms the other)."""
+    size = estimator or (lambda tp, bound: estimate(tp, bound, summaries))
+    bound = set(bound)
+    todo = list(patterns)
+    ordered: list[TriplePattern] = []
+    while todo:
+        nxt = min(todo, key=lambda tp: (0 if tp.vars() & bound or not bound else 1, size(tp, bound)))
         todo.remove(nxt)
         ordered.append(nxt)
         bound |= nxt.vars()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from .members import Members, member_key
+from .members import ANY_PREDICATE, Members, member_key
 from .sources import Source
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
@@ -110,7 +110,8 @@ def _members(source: Source) -> dict | None:
             return None
     if sum(expected.values()) > MAX_MEMBERS:
         return None
-    members = Members.sized_for(sum(expected.values()))
+    # each pair is added twice: under its predicate and under ANY_PREDICATE (for variable predicates)
+    members = Members.sized_for(2 * sum(expected.values()))
     for position in ("s", "o"):
         pairs, _ = _member_pairs(source, position)
         received = 0
@@ -122,6 +123,7 @@ def _members(source: Source) -> dict | None:
             for row in page:
                 if "p" in row and "x" in row:
                     members.add(member_key(row["p"].value, position, row["x"].value))
+                    members.add(member_key(ANY_PREDICATE, position, row["x"].value))
             received += len(page)
             if len(page) < min(MEMBER_PAGE, expected[position]):
                 break

@@ -183,7 +183,8 @@ def load_stores(world: World, store_dir: Path) -> list[Path]:
 
 
 def start_cluster(world: World, locations: list[Path]) -> Cluster:
-    """Serve every source's store behind a counting proxy, and the merged store (last location) directly."""
+    """Serve every source's store, and the merged store (last location), each behind a counting proxy: the
+    engines and the centralised peer reach their endpoints through the same path."""
     processes: list[subprocess.Popen] = []
     names = [s.name for s in world.sources]
     try:
@@ -205,7 +206,6 @@ def start_cluster(world: World, locations: list[Path]) -> Cluster:
                 )
             )
             ports.append(port)
-        merged_port = ports.pop()
         proxy_ports = [free_port() for _ in ports]
         control = free_port()
         proxy = subprocess.Popen(
@@ -217,7 +217,7 @@ def start_cluster(world: World, locations: list[Path]) -> Cluster:
         )
         processes.append(proxy)
         ask = "?query=ASK%7B%7D"
-        for port in [*ports, merged_port]:
+        for port in ports:
             _wait_http(f"http://127.0.0.1:{port}/query{ask}")
         assert proxy.stdout is not None
         if proxy.stdout.readline().strip() != "ready":
@@ -226,10 +226,10 @@ def start_cluster(world: World, locations: list[Path]) -> Cluster:
             _wait_http(f"http://127.0.0.1:{port}/query{ask}")
         cluster = Cluster(
             names=names,
-            direct_urls=[f"http://127.0.0.1:{p}/query" for p in ports],
-            urls=[f"http://127.0.0.1:{p}/query" for p in proxy_ports],
+            direct_urls=[f"http://127.0.0.1:{p}/query" for p in ports[:-1]],
+            urls=[f"http://127.0.0.1:{p}/query" for p in proxy_ports[:-1]],
             control_url=f"http://127.0.0.1:{control}",
-            merged_url=f"http://127.0.0.1:{merged_port}/query",
+            merged_url=f"http://127.0.0.1:{proxy_ports[-1]}/query",
             processes=processes,
         )
         cluster.reset_counters()

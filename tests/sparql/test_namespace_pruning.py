@@ -196,10 +196,15 @@ def _shop_summaries(endpoints: list[RemoteEndpoint]) -> dict:
 
 def test_constant_subject_with_variable_predicate_skips_sources_without_its_namespace(shop):
     sources, merged = shop
-    summaries = {s.name: summarize(s) for s in sources}
+    # namespaces only (no membership filters): the aggregator's "any" keeps it
+    summaries = {s.name: summarize(s, members=False) for s in sources}
     text = "SELECT ?p ?o WHERE { <http://v2.example/Offer3> ?p ?o }"
     result = Federation(sources, summaries=summaries).query(text)
     _check_same_rows(result, merged, text)
     per_source = result.stats["per_source"]
     assert per_source["vendor2"]["requests"] > 0 and per_source["aggregator"]["requests"] > 0  # "any"
     assert all(per_source[n]["requests"] == 0 for n in ("vendor0", "vendor1", "vendor3", "catalog"))
+    # the membership filters know that the aggregator holds nothing about this offer
+    result = Federation(sources, summaries={s.name: summarize(s) for s in sources}).query(text)
+    _check_same_rows(result, merged, text)
+    assert {n for n, c in result.stats["per_source"].items() if c["requests"]} == {"vendor2"}
