@@ -196,13 +196,23 @@ def compute_provenance(
     mand_vars: set[str] = set()
     for p in mandatory:
         mand_vars |= p.pattern.vars()
+    keyvars = sorted({v for row in rows or () for v in row} & mand_vars)
+    # Rows are matched to solutions by their key; when every row binds its whole key, a solution with
+    # another key is never used, so it is skipped before its terms are converted.
+    wanted = None
+    if rows is not None and all(row.get(v) is not None for row in rows for v in keyvars):
+        wanted = {tuple(row[v] for v in keyvars) for row in rows}
     solutions: list[dict[str, Term]] = [{}]
     if mandatory:
         text = "SELECT * WHERE { " + " ".join(p.pattern.text() for p in mandatory) + " }"
         solutions = []
         answer = store.query(text)
+        names = [v.value for v in answer.variables]  # SELECT *: the mandatory patterns' variables
+        at = [names.index(v) for v in keyvars]
         for sol in itertools.islice(answer, MAX_SOLUTIONS):
-            solutions.append({v: sol[v] for v in mand_vars if sol[v] is not None})
+            if wanted is not None and tuple(sol[i] for i in at) not in wanted:
+                continue
+            solutions.append({name: term for name, term in zip(names, sol, strict=True) if term is not None})
         del answer
 
     path_patterns = [p for p in patterns if p.role != "negative" and isinstance(p.pattern, PathPattern)]
@@ -226,7 +236,6 @@ def compute_provenance(
         return [out]
 
     aggregate = _has_aggregate(root)
-    keyvars = sorted({v for row in rows for v in row} & mand_vars)
     by_key: dict[tuple, list[dict[str, Term]]] = {}
     for sol in solutions:
         by_key.setdefault(tuple(sol.get(v) for v in keyvars), []).append(sol)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from dataclasses import dataclass, field
@@ -14,6 +15,8 @@ import urllib3
 from .errors import SourceError
 from .terms import Term, term_from_json
 
+# A failed request is the source's failure (no retries); redirects are followed, as SPARQLWrapper does.
+NO_RETRIES = urllib3.Retry(total=None, connect=0, read=0, status=0, other=0, redirect=3)
 GET_LIMIT = 1800  # longer encoded queries go by POST: servers and proxies cap URL lengths
 
 
@@ -31,6 +34,12 @@ class SelectAnswer:
     variables: list[str]
     rows: list[dict[str, Term]] = field(default_factory=list)
     nbytes: int = 0
+
+
+@functools.lru_cache(maxsize=32)
+def _timeout(seconds: float) -> urllib3.Timeout:
+    # shared: a federation over 50 endpoints is built per query, and these objects are not free
+    return urllib3.Timeout(connect=seconds, read=seconds)
 
 
 class Source:
@@ -63,11 +72,7 @@ class RemoteEndpoint(Source):
         self._slots = threading.BoundedSemaphore(max_concurrent)
         # urllib3 directly: requests costs about a millisecond of CPU per request on top (environment
         # lookups, hooks), which a bound join with hundreds of small requests feels.
-        self._pool = urllib3.PoolManager(
-            maxsize=max_concurrent,
-            timeout=urllib3.Timeout(connect=timeout, read=timeout),
-            retries=urllib3.Retry(total=None, connect=0, read=0, status=0, other=0, redirect=3),
-        )
+        self._pool = urllib3.PoolManager(maxsize=max_concurrent, timeout=_timeout(timeout), retries=NO_RETRIES)
         self._headers = {"Accept": "application/sparql-results+json"}
         if auth is not None:
             self._headers.update(urllib3.make_headers(basic_auth=f"{auth[0]}:{auth[1]}"))

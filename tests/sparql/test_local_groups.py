@@ -142,3 +142,27 @@ def test_equal_literals_in_two_sources_still_join(shop):
     everything = {**summaries, **{s.name: summarize(s) for s in extra}}
     result = Federation([*sources, *extra], summaries=everything).query(text)
     _same_as_merge(result, merged_too, text)
+
+
+def test_overlapping_prefixes_are_found_as_by_comparing_every_pair():
+    import random
+
+    from sparql.planning import _overlapping
+
+    rng = random.Random(7)
+
+    def prefix() -> str:
+        path = "".join(rng.choice(["a/", "b/", "ab/", "x#", "c/"]) for _ in range(rng.randint(0, 3)))
+        return f"http://{rng.choice(['h1', 'h2'])}.example/{path}"
+
+    for _ in range(2000):
+        first = {prefix(): {rng.choice("XYZ")} for _ in range(rng.randint(0, 5))}
+        second = {prefix(): {rng.choice("XYZ")} for _ in range(rng.randint(0, 5))}
+        fast = sorted((sorted(a), sorted(b)) for a, b in _overlapping(first, second))
+        every_pair = sorted(
+            (sorted(xs), sorted(ys))
+            for f, xs in first.items()
+            for g, ys in second.items()
+            if f.startswith(g) or g.startswith(f)
+        )
+        assert fast == every_pair
