@@ -443,25 +443,25 @@ class Fetcher:
 
     # -- stars routed by namespace -------------------------------------------------------------------
     def _star(self, unit: Unit, todo: list[Unit], sols: list[Solution]) -> list[Unit]:
-        """Later single-pattern units that share a bound subject or object variable with ``unit``: with
-        namespace summaries, the bindings that only one source can match send the whole star there."""
+        """Later units that share a bound subject or object variable with ``unit``: with namespace
+        summaries, the bindings that only one source can match send the whole star there. A local group
+        (several patterns) may take part: its answers come from one source anyway."""
         if not self.summaries or not any("authorities" in s for s in self.summaries.values()):
             return []
-        if len(unit.patterns) > 1 or not isinstance(unit.patterns[0].p, URIRef):
+        if not all(isinstance(tp.p, URIRef) for tp in unit.patterns):
             return []
         bound = {v for s in sols for v in s}
 
         def ends(u: Unit) -> set[str]:
-            tp = u.patterns[0]
-            return {n for n in (var_name(tp.s), var_name(tp.o)) if n} & bound
+            return {n for tp in u.patterns for n in (var_name(tp.s), var_name(tp.o)) if n} & bound
 
         anchors = ends(unit)
         for anchor in sorted(anchors):
-            # Several many-valued patterns in one star multiply their rows: keep at most one.
+            # Several many-valued parts in one star multiply their rows: keep at most one.
             many = self._fanout(unit, anchor) > STAR_FANOUT
             star = []
             for u in todo:
-                if len(u.patterns) != 1 or not isinstance(u.patterns[0].p, URIRef) or anchor not in ends(u):
+                if not all(isinstance(tp.p, URIRef) for tp in u.patterns) or anchor not in ends(u):
                     continue
                 if self._fanout(u, anchor) > STAR_FANOUT:
                     if many:
@@ -474,7 +474,9 @@ class Fetcher:
 
     def _fanout(self, unit: Unit, anchor: str) -> float:
         """Most triples per distinct ``anchor`` value that a source holds for the unit's pattern
-        (infinite when summaries do not say)."""
+        (infinite when summaries do not say, and for a group of several patterns)."""
+        if len(unit.patterns) > 1:
+            return math.inf
         tp = unit.patterns[0]
         end = "s" if var_name(tp.s) == anchor else "o"
         worst = 0.0
@@ -540,7 +542,7 @@ class Fetcher:
                 routed.setdefault(target, []).append(key)
         out: list[Solution] = []
         if routed:
-            star = Unit(tuple(u.patterns[0] for u in units), ())
+            star = Unit(tuple(tp for u in units for tp in u.patterns), ())
             pushed = [f.text for f in filters if f.vars <= gvars]
             jobs = []
             for source, keys in sorted(routed.items()):
