@@ -52,9 +52,7 @@ def main_specs() -> list[MethodSpec]:
     specs += [MethodSpec("kmeans", {"bits": b}, name=f"kmeans_{b}bit") for b in (2, 3, 4, 5, 6, 8)]
     specs.append(MethodSpec("dynamic_fixed_point", {"bits": 8, "storage": "int8"}, name="dfp_8bit_int8"))
     specs.append(MethodSpec("dynamic_fixed_point", {"bits": 4, "storage": "packed"}, name="dfp_4bit_packed"))
-    specs.append(
-        MethodSpec("dynamic_fixed_point", {"bits": None, "storage": "packed"}, name="dfp_auto_packed")
-    )
+    specs.append(MethodSpec("dynamic_fixed_point", {"bits": None, "storage": "packed"}, name="dfp_auto_packed"))
     specs += [MethodSpec("pruning", {"sparsity": s}, name=f"pruned_{int(s * 100)}") for s in (0.5, 0.8)]
     return specs
 
@@ -128,9 +126,7 @@ def settle_table(eval_set, work: Path, reference_top1: float, sizes: list[int]) 
         for n in sizes:
             out = work / f"s_{calibration}_{n}.onnx"
             started = time.perf_counter()
-            static_int8(
-                MODEL, eval_set, out, calibration=calibration, per_channel=True, calibration_samples=n
-            )
+            static_int8(MODEL, eval_set, out, calibration=calibration, per_channel=True, calibration_samples=n)
             seconds = time.perf_counter() - started
             acc = model_top1(out, eval_set)
             cells.append(f"{(acc - reference_top1) * 100:+.2f} ({seconds:.1f} s)")
@@ -139,9 +135,7 @@ def settle_table(eval_set, work: Path, reference_top1: float, sizes: list[int]) 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=100, help="latency runs per batch size and variant")
     parser.add_argument("--threads", type=int, default=1, help="onnxruntime intra-op threads")
     parser.add_argument("--calibration-sizes", type=int, nargs="+", default=[1, 8, 32, 450])
@@ -181,15 +175,11 @@ def main() -> None:
         print("| --- | ---: | " + " | ".join("---:" for _ in points) + " |")
         for row in result.sensitivity.rows:
             print(
-                f"| {row.layer} | {row.parameters} | "
-                + " | ".join(f"{p.drop_points:+.2f}" for p in row.points)
-                + " |"
+                f"| {row.layer} | {row.parameters} | " + " | ".join(f"{p.drop_points:+.2f}" for p in row.points) + " |"
             )
         print("\n### k-means versus linear weight quantisation at equal bits (weights only, no retraining)\n")
         print(quenn)
-        print(
-            "\n### Single-batch calibration versus the float model (static INT8, Δ top-1 in points, time)\n"
-        )
+        print("\n### Single-batch calibration versus the float model (static INT8, Δ top-1 in points, time)\n")
         print(settle)
 
 

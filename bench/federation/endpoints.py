@@ -84,10 +84,19 @@ def build_world(target_triples: int, n_endpoints: int, data_dir: Path, seed: int
         n_products = math.ceil(n_products * target_triples / world.triples * 1.01)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def free_ports(n: int) -> list[int]:
+    """n distinct free ports: the sockets stay open until all are chosen, so no port is handed out twice
+    (two servers given one port would leave one source unserved and the other served twice)."""
+    sockets = []
+    try:
+        for _ in range(n):
+            sock = socket.socket()
+            sock.bind(("127.0.0.1", 0))
+            sockets.append(sock)
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 def _wait_http(url: str, deadline_s: float = 30.0) -> None:
@@ -188,9 +197,9 @@ def start_cluster(world: World, locations: list[Path]) -> Cluster:
     processes: list[subprocess.Popen] = []
     names = [s.name for s in world.sources]
     try:
-        ports = []
-        for location in locations:
-            port = free_port()
+        chosen = free_ports(2 * len(locations) + 1)
+        ports, proxy_ports, control = chosen[: len(locations)], chosen[len(locations) : -1], chosen[-1]
+        for location, port in zip(locations, ports, strict=True):
             processes.append(
                 subprocess.Popen(
                     [
@@ -205,9 +214,6 @@ def start_cluster(world: World, locations: list[Path]) -> Cluster:
                     stderr=subprocess.DEVNULL,
                 )
             )
-            ports.append(port)
-        proxy_ports = [free_port() for _ in ports]
-        control = free_port()
         proxy = subprocess.Popen(
             [sys.executable, str(HERE / "proxy.py"), str(control)]
             + [f"{p}:{t}" for p, t in zip(proxy_ports, ports, strict=True)],
@@ -219,6 +225,9 @@ def start_cluster(world: World, locations: list[Path]) -> Cluster:
         ask = "?query=ASK%7B%7D"
         for port in ports:
             _wait_http(f"http://127.0.0.1:{port}/query{ask}")
+        dead = [p.args for p in processes if p.poll() is not None]
+        if dead:
+            raise RuntimeError(f"endpoints exited at start (port taken?): {dead}")
         assert proxy.stdout is not None
         if proxy.stdout.readline().strip() != "ready":
             raise RuntimeError("counting proxy did not start")

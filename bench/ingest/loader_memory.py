@@ -52,8 +52,12 @@ def main() -> None:
     for size in args.sizes:
         work = Path(tempfile.mkdtemp(prefix="bench-loader-"))
         try:
-            out = subprocess.run([sys.executable, __file__, "--child", str(size), "--work", str(work)], check=True,
-                                 capture_output=True, text=True).stdout.split()
+            out = subprocess.run(
+                [sys.executable, __file__, "--child", str(size), "--work", str(work)],
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout.split()
         finally:
             shutil.rmtree(work, ignore_errors=True)
         print(f"| {size:,} | {out[0]} | {out[1]} | {out[2]} |")

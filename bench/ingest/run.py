@@ -28,7 +28,9 @@ def write_ntriples(path: Path, triples: int) -> None:
         for i in range(triples):
             s = f"<http://bench.example/product/{i // 10}>"
             if i % 10 == 0:
-                out.write(f"{s} <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <http://bench.example/Product{i % 7}> .\n")
+                out.write(
+                    f"{s} <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <http://bench.example/Product{i % 7}> .\n"
+                )
             else:
                 out.write(f'{s} <http://bench.example/p{i % 10}> "value {i} of the benchmark"@en .\n')
 
@@ -54,7 +56,9 @@ def oxigraph_load(path: Path, work: Path) -> tuple[float, int]:
     location = work / "oxigraph-cli"
     shutil.rmtree(location, ignore_errors=True)
     started = time.perf_counter()
-    process = psutil.Popen([OXIGRAPH, "load", "--location", str(location), "--file", str(path)], stdout=subprocess.DEVNULL)
+    process = psutil.Popen(
+        [OXIGRAPH, "load", "--location", str(location), "--file", str(path)], stdout=subprocess.DEVNULL
+    )
     peak = 0
     while process.poll() is None:
         peak = max(peak, tree_rss(process))
@@ -66,7 +70,9 @@ def oxigraph_load(path: Path, work: Path) -> tuple[float, int]:
 
 
 def manage(env: dict, *args: str, stdin: str | None = None) -> str:
-    return subprocess.run([PY, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True, text=True, input=stdin).stdout
+    return subprocess.run(
+        [PY, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True, text=True, input=stdin
+    ).stdout
 
 
 SETUP = """
@@ -80,14 +86,24 @@ print(Token.objects.create(user=user).key, dataset_create(publisher=org, title="
 """
 
 
-def product_upload(path: Path, env: dict, port: int, token: str, dataset_id: int, web: psutil.Process, worker: psutil.Process) -> dict:
+def product_upload(
+    path: Path, env: dict, port: int, token: str, dataset_id: int, web: psutil.Process, worker: psutil.Process
+) -> dict:
     import requests
 
     base = f"http://127.0.0.1:{port}"
     peak = {"web": tree_rss(web), "load": tree_rss(worker), "summary": 0}
     started = time.perf_counter()
     curl = subprocess.Popen(
-        ["curl", "-s", "-H", f"Authorization: Token {token}", "-F", f"file=@{path}", f"{base}/api/datasets/{dataset_id}/uploads/"],
+        [
+            "curl",
+            "-s",
+            "-H",
+            f"Authorization: Token {token}",
+            "-F",
+            f"file=@{path}",
+            f"{base}/api/datasets/{dataset_id}/uploads/",
+        ],
         stdout=subprocess.PIPE,
     )
     while curl.poll() is None:
@@ -97,7 +113,9 @@ def product_upload(path: Path, env: dict, port: int, token: str, dataset_id: int
     uploaded = time.perf_counter() - started
     loaded = None
     while True:
-        status = requests.get(f"{base}/api/ingest-jobs/{job['id']}/", headers={"Authorization": f"Token {token}"}).json()
+        status = requests.get(
+            f"{base}/api/ingest-jobs/{job['id']}/", headers={"Authorization": f"Token {token}"}
+        ).json()
         phase = "summary" if status["status"] in ("summarising", "succeeded") else "load"
         peak[phase] = max(peak[phase], tree_rss(worker))
         if loaded is None and status["status"] in ("summarising", "succeeded"):
@@ -107,7 +125,13 @@ def product_upload(path: Path, env: dict, port: int, token: str, dataset_id: int
         time.sleep(0.1)
     if status["status"] != "succeeded":
         raise SystemExit(f"ingest failed: {status['error']}")
-    return {"uploaded": uploaded, "loaded": loaded, "done": time.perf_counter() - started, "peak": peak, "triples": status["triples_loaded"]}
+    return {
+        "uploaded": uploaded,
+        "loaded": loaded,
+        "done": time.perf_counter() - started,
+        "peak": peak,
+        "triples": status["triples_loaded"],
+    }
 
 
 def main() -> None:
@@ -115,16 +139,34 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
-    env = {**os.environ, "DEBUG": "0", "SECRET_KEY": "bench", "VAR_DIR": str(work / "var"), "DATABASE_URL": f"sqlite:///{work}/db.sqlite3",
-           "CELERY_BROKER_URL": "filesystem://", "RDF_UPLOAD_MAX_BYTES": str(4 * 1024**3), "ALLOWED_HOSTS": "127.0.0.1"}
+    env = {
+        **os.environ,
+        "DEBUG": "0",
+        "SECRET_KEY": "bench",
+        "VAR_DIR": str(work / "var"),
+        "DATABASE_URL": f"sqlite:///{work}/db.sqlite3",
+        "CELERY_BROKER_URL": "filesystem://",
+        "RDF_UPLOAD_MAX_BYTES": str(4 * 1024**3),
+        "ALLOWED_HOSTS": "127.0.0.1",
+    }
     env.pop("CELERY_TASK_DEFAULT_QUEUE", None)
     manage(env, "migrate", "--noinput", "-v0")
     token, dataset_id = manage(env, "shell", "-v", "0", "-c", SETUP).strip().splitlines()[-1].split()
     port = free_port()
-    web = psutil.Popen([PY, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", "1", "--timeout", "600"],
-                       cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    worker = psutil.Popen([PY, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--loglevel=WARNING"],
-                          cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    web = psutil.Popen(
+        [PY, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", "1", "--timeout", "600"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    worker = psutil.Popen(
+        [PY, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--loglevel=WARNING"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     rows = []
     try:
         time.sleep(3)  # let both processes import Django before the first measurement
@@ -142,7 +184,9 @@ def main() -> None:
             p.wait(10)
         shutil.rmtree(work, ignore_errors=True)
 
-    print("| triples | file MB | `oxigraph load` s | upload (HTTP) s | uploaded→loaded s | total to loaded s | rate ratio vs oxigraph load | + summary s | peak RSS web MB | peak RSS worker, loading MB | peak RSS worker, summary MB | peak RSS `oxigraph load` MB |")
+    print(
+        "| triples | file MB | `oxigraph load` s | upload (HTTP) s | uploaded→loaded s | total to loaded s | rate ratio vs oxigraph load | + summary s | peak RSS web MB | peak RSS worker, loading MB | peak RSS worker, summary MB | peak RSS `oxigraph load` MB |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for size, nbytes, reference, reference_peak, ours in rows:
         print(

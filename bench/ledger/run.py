@@ -59,18 +59,14 @@ def setup(n_wallets: int):
     publisher, _ = Organisation.objects.get_or_create(name="Bench Publisher", defaults={"status": "approved"})
     users = []
     for i in range(n_wallets):
-        user, created = User.objects.get_or_create(
-            username=f"bench-{i}", defaults={"email": f"bench-{i}@example.org"}
-        )
+        user, created = User.objects.get_or_create(username=f"bench-{i}", defaults={"email": f"bench-{i}@example.org"})
         if created:
             test_topup(user=user, amount=10**11)
         users.append(user.pk)
     return publisher.pk, users
 
 
-def worker(
-    kind: str, user_ids: list[int], publisher_id: int, seconds: float, tag: str, start_at: float, out
-) -> None:
+def worker(kind: str, user_ids: list[int], publisher_id: int, seconds: float, tag: str, start_at: float, out) -> None:
     import django
 
     django.setup()
@@ -107,9 +103,7 @@ def worker(
     out.put((n - errors, errors, latencies))
 
 
-def measure(
-    kind: str, clients: int, wallets: list[int], publisher_id: int, seconds: float, run_id: str
-) -> dict:
+def measure(kind: str, clients: int, wallets: list[int], publisher_id: int, seconds: float, run_id: str) -> dict:
     from django.db import connections
 
     connections.close_all()
@@ -117,9 +111,7 @@ def measure(
     out = ctx.Queue()
     start_at = time.time() + 1.0
     procs = [
-        ctx.Process(
-            target=worker, args=(kind, wallets, publisher_id, seconds, f"{run_id}-{c}", start_at, out)
-        )
+        ctx.Process(target=worker, args=(kind, wallets, publisher_id, seconds, f"{run_id}-{c}", start_at, out))
         for c in range(clients)
     ]
     for p in procs:
@@ -146,9 +138,7 @@ def check_books(run_id: str, expected: int) -> tuple[int, int]:
     booked = Purchase.objects.filter(idempotency_key__startswith=f"{run_id}-").count()
     total = JournalLine.objects.aggregate(s=Sum("amount"))["s"] or 0
     bad_wallets = sum(
-        1
-        for a in Account.objects.filter(kind="wallet").annotate(s=Sum("lines__amount"))
-        if a.s != a.cached_balance
+        1 for a in Account.objects.filter(kind="wallet").annotate(s=Sum("lines__amount")) if a.s != a.cached_balance
     )
     assert total == 0, f"lines sum to {total}"
     assert bad_wallets == 0, f"{bad_wallets} wallets whose cached balance differs from their lines"
@@ -187,9 +177,7 @@ def main() -> None:
             f"| {clients} | {label} | {r['per_s']:.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['errors']} | "
             f"{booked} = {r['done']} | {peer['per_s']:.0f} | {r['per_s'] / peer['per_s']:.2f} |"
         )
-    print(
-        "\nAll lines sum to 0 and every cached wallet balance equals the sum of its lines after every cell."
-    )
+    print("\nAll lines sum to 0 and every cached wallet balance equals the sum of its lines after every cell.")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@ For each FedShop query: (a) plain federation, the engine without provenance (the
 provenance; (c) the market's job run in process: dataset selection, federation with provenance, holding
 the answer, building the allocation problem from the price models, solving it and storing the quote
 (everything between the worker picking the job up and the quote; the broker's queueing is not pricing).
-Runs are interleaved, the median of the repetitions is reported. Prints a Markdown table.
+Runs are interleaved, the median of the repetitions is reported. Prints a Markdown table; "statements" is the
+number of SQL statements from submit to quote (commits not counted).
 """
 
 from __future__ import annotations
@@ -47,13 +48,12 @@ def log(message: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--products", type=int, default=200)
     parser.add_argument("--vendors", type=int, default=3)
     parser.add_argument("--ratingsites", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--queries", default="", help="comma-separated names (q01,q09,...); default: all")
     parser.add_argument(
         "--database-url", default="", help="an empty database to use (default: SQLite in a temporary folder)"
     )
@@ -65,6 +65,7 @@ def main() -> None:
 
     django.setup()
     from django.core.management import call_command
+    from django.db import connection
 
     call_command("migrate", verbosity=0)
 
@@ -112,12 +113,22 @@ def main() -> None:
             result = fed.query(text, provenance=provenance)
             return time.perf_counter() - start, len(result.rows)
 
-        def market(text: str) -> tuple[float, QueryJob]:
-            start = time.perf_counter()
-            job = job_create(buyer=buyer, query=text, run=False)
-            job = job_run(job_id=job.pk)
-            return time.perf_counter() - start, job
+        statements: list[str] = []
 
+        def count(execute, sql, params, many, context):
+            statements.append(sql)
+            return execute(sql, params, many, context)
+
+        def market(text: str) -> tuple[float, QueryJob]:
+            statements.clear()
+            with connection.execute_wrapper(count):  # a list append per statement: microseconds
+                start = time.perf_counter()
+                job = job_create(buyer=buyer, query=text, run=False)
+                job = job_run(job_id=job.pk)
+                return time.perf_counter() - start, job
+
+        if args.queries:
+            queries = [(name, text) for name, text in queries if name in args.queries.split(",")]
         rows = []
         for name, text in queries:
             plain(text, False)  # warm-up: connections, parser
@@ -146,6 +157,7 @@ def main() -> None:
                     f,
                     quote.strategy,
                     quote.solve_seconds,
+                    len(statements),
                 )
             )
             log(f"{name}: plain {p:.3f}s provenance {v:.3f}s market {m:.3f}s")
@@ -155,22 +167,21 @@ def main() -> None:
         shutil.rmtree(WORK, ignore_errors=True)
 
     engine = "PostgreSQL" if "postgres" in os.environ["DATABASE_URL"] else "SQLite"
-    print(
-        f"FedShop-like world {scale}, {len(endpoints)} endpoints, {engine}, median of {args.repeat} runs.\n"
-    )
+    print(f"FedShop-like world {scale}, {len(endpoints)} endpoints, {engine}, median of {args.repeat} runs.\n")
     print(
         "| query | rows | rows quoted | plain federation (s) | + provenance (s) | submit → quote (s) "
-        "| of which federation (s) | quote / plain | quote / provenance | market's own (ms) | strategy | solve (ms) |"
+        "| of which federation (s) | quote / plain | quote / provenance | market's own (ms) | strategy | solve (ms) "
+        "| statements |"
     )
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |")
     ratios, ratios_prov, own = [], [], []
-    for name, avail, quoted, p, v, m, f, strategy, solve in rows:
+    for name, avail, quoted, p, v, m, f, strategy, solve, n_statements in rows:
         ratios.append(m / p)
         ratios_prov.append(m / v)
         own.append(m - f)
         print(
             f"| {name} | {avail} | {quoted} | {p:.3f} | {v:.3f} | {m:.3f} | {f:.3f} | {m / p:.2f} | {m / v:.2f} "
-            f"| {(m - f) * 1000:.0f} | {strategy} | {solve * 1000:.1f} |"
+            f"| {(m - f) * 1000:.0f} | {strategy} | {solve * 1000:.1f} | {n_statements} |"
         )
     if ratios:
         print(
