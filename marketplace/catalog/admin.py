@@ -73,6 +73,17 @@ class IngestJobAdmin(admin.ModelAdmin):
 class DatasetSummaryAdmin(admin.ModelAdmin):
     list_display = ("dataset", "triples", "distinct_subjects", "distinct_objects", "computed_at")
     search_fields = ("dataset__title",)
+    # The engine's summary holds a membership filter of up to a few MB: shown as an outline, never edited.
+    exclude = ("engine",)
+    readonly_fields = ("engine_outline",)
+
+    @admin.display(description="engine summary")
+    def engine_outline(self, summary: DatasetSummary) -> str:
+        engine = summary.engine or {}
+        members = engine.get("members") or {}
+        size = f"{round(members['bits'] / 8 / 1024)} KiB" if members.get("bits") else "none"
+        counts = f"{len(engine.get('predicates') or {})} predicates, {len(engine.get('classes') or {})} classes"
+        return f"{counts}; membership filter: {size}"
 
 
 admin.site.register(Tag)

@@ -145,8 +145,9 @@ class DatasetSummary(models.Model):
     triples = models.BigIntegerField(default=0)
     distinct_subjects = models.BigIntegerField(default=0)
     distinct_objects = models.BigIntegerField(default=0)
-    # The federation engine's own summary (sparql.summarize): per-predicate counts and IRI namespaces that let
-    # it skip this dataset for bindings it cannot match.
+    # The federation engine's own summary (sparql.summarize): per-predicate counts, IRI namespaces and a Bloom
+    # filter of the IRIs per predicate, which let it skip this dataset for constants and bindings it cannot
+    # match. Internal: never shown to buyers (the filter would tell which IRIs a dataset holds).
     engine = models.JSONField(default=dict, blank=True)
     computed_at = models.DateTimeField(default=timezone.now)
 

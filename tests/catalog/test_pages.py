@@ -117,3 +117,17 @@ def test_admin_approves_publishers_and_datasets(client, make_user, publisher):
     assert pending.status == "approved" and pending.approved_by == staff
     assert dataset.status == "approved"
     assert client.get("/admin/catalog/ingestjob/").status_code == 200
+
+
+def test_admin_outlines_the_engine_summary_without_its_membership_filter(client, make_user, summarised):
+    from sparql.members import Members
+
+    filter_json = Members.of([f"s http://e/p http://e/{i}" for i in range(2000)], 2000).to_json()
+    summary = summarised.summary
+    summary.engine = {"predicates": {"http://e/label": 60}, "classes": {}, "members": filter_json}
+    summary.save()
+    client.force_login(make_user("operator", is_staff=True, is_superuser=True))
+    page = client.get(f"/admin/catalog/datasetsummary/{summary.pk}/change/")
+    assert page.status_code == 200
+    assert b"1 predicates, 0 classes; membership filter: 2 KiB" in page.content
+    assert filter_json["data"][:40].encode() not in page.content
