@@ -30,6 +30,7 @@ from .planning import (
     TriplePattern,
     Unit,
     estimate,
+    local_join,
     make_units,
     order_patterns,
     order_units,
@@ -40,6 +41,7 @@ from .summaries import iri_allowed, namespace
 from .terms import Term, node_to_sparql, ox_to_sparql, to_ox, var_name
 
 Solution = dict[str, Term]
+SMALL_PRODUCT = 64.0  # estimated rows up to which one source's unconnected units are asked in one subquery
 STAR_FANOUT = 1.5  # triples per anchor value above which a pattern counts as many-valued in a star
 PASS_THROUGH_RESET = {"Project", "Slice", "Distinct", "Reduced", "OrderBy", "Group", "AggregateJoin"}
 
@@ -208,8 +210,17 @@ class Fetcher:
             while isinstance(base, CompValue) and base.name == "LeftJoin":
                 chain.append(base)
                 base = base.p1
-            left = self.fetch(base, seed, filters)
-            self._side_by_side([functools.partial(self._fetch_optional, lj, left) for lj in reversed(chain)])
+            chain.reverse()
+            candidates = [i for i, lj in enumerate(chain) if _plain_optional(lj)]
+            attached: set[int] = set()
+            if isinstance(base, CompValue) and base.name == "BGP" and candidates and self.summaries:
+                optionals = [split_bgp(chain[i].p2.triples)[0] for i in candidates]
+                left = self.fetch_bgp(base.triples, seed, filters, optionals, attached)
+                attached = {candidates[i] for i in attached}
+            else:
+                left = self.fetch(base, seed, filters)
+            rest = [lj for i, lj in enumerate(chain) if i not in attached]
+            self._side_by_side([functools.partial(self._fetch_optional, lj, left) for lj in rest])
             return left
         if name == "Minus":
             left = self.fetch(node.p1, seed, filters)
@@ -273,7 +284,16 @@ class Fetcher:
             self.fetch(exists_graph(e), sols, [])
 
     # -- BGPs ---------------------------------------------------------------------------------------
-    def fetch_bgp(self, triples: Iterable[tuple], seed: list[Solution] | None, filters: list[PushedFilter]):
+    def fetch_bgp(
+        self,
+        triples: Iterable[tuple],
+        seed: list[Solution] | None,
+        filters: list[PushedFilter],
+        optionals: list[list[TriplePattern]] | None = None,
+        attached: set[int] | None = None,
+    ):
+        """Fetch a BGP by bound joins. ``optionals`` are OPTIONAL groups on top of it: those local to one of
+        its units are fetched inside that unit's subquery, and their indexes are added to ``attached``."""
         plain, paths = split_bgp(triples)
         if seed is not None and not seed:
             return []
@@ -290,7 +310,9 @@ class Fetcher:
             if any(not relevant[tp] for tp in plain):
                 return []
             bound = {v for s in sols for v in s}
-            units = make_units(plain, relevant, self.summaries)
+            units = self._merge_small_exclusive(make_units(plain, relevant, self.summaries), bound)
+            if optionals and attached is not None:
+                attached |= self._attach_optionals(units, relevant, optionals)
             parts = _connected(units)
             if len(parts) == 1:
                 sols = self._join_units(
@@ -315,6 +337,60 @@ class Fetcher:
         for pp in paths:
             self._fetch_path(pp, sols)
         return sols
+
+    def _merge_small_exclusive(self, units: list[Unit], bound: set[str]) -> list[Unit]:
+        """Units only one and the same source can answer become one subquery when the product of their
+        estimated sizes is small (an offer's price, vendor and product, each found from the offer's IRI):
+        one request instead of one each; the source joins them as the merge would."""
+        by_source: dict[str, list[Unit]] = {}
+        for unit in units:
+            if len(unit.sources) == 1:
+                by_source.setdefault(unit.sources[0], []).append(unit)
+        out = [u for u in units if len(u.sources) != 1]
+        for source, group in by_source.items():
+            merged: list[Unit] = []
+            rows = 1.0
+            for unit in group:
+                size = min(self._estimate(tp, bound) for tp in unit.patterns)
+                if merged and rows * size <= SMALL_PRODUCT:
+                    merged[-1] = Unit((*merged[-1].patterns, *unit.patterns), (source,))
+                    rows *= size
+                else:
+                    merged.append(unit)
+                    rows = max(size, 1.0)
+            out.extend(merged)
+        return out
+
+    def _attach_optionals(
+        self, units: list[Unit], relevant: Mapping[TriplePattern, tuple[str, ...]], optionals: list[list[TriplePattern]]
+    ) -> set[int]:
+        """OPTIONAL groups whose every triple joining a unit's answer must come from the source of that answer
+        (local joins, as for local groups) ride in the unit's subquery: an OPTIONAL fetched where the unit
+        is fetched is the whole of what the left side can use. At most one group that may match several
+        times per row, so rows do not multiply."""
+        done: set[int] = set()
+        many: set[int] = set()
+        for i, group in enumerate(optionals):
+            if not group or not all(isinstance(tp.p, URIRef) for tp in group):
+                continue
+            local = {**relevant, **self.selector.select(group)}
+            if any(not local[tp] for tp in group):
+                done.add(i)  # no source can match it: nothing to fetch
+                continue
+            for unit in units:
+                if not all(isinstance(tp.p, URIRef) for tp in unit.patterns):
+                    continue
+                if not _locally_attached(unit.patterns, group, local, self.summaries):
+                    continue
+                multiple = len(group) > 1 or self._fanout(Unit(group, ()), _anchor(group[0], unit.vars())) > STAR_FANOUT
+                if multiple and id(unit) in many:
+                    continue
+                if multiple:
+                    many.add(id(unit))
+                unit.optionals.append(tuple(group))
+                done.add(i)
+                break
+        return done
 
     def _join_units(self, todo: list[Unit], sols: list[Solution], filters: list[PushedFilter]) -> list[Solution]:
         """Bound joins of the units in order (stars routed by namespace where summaries allow)."""
@@ -357,6 +433,9 @@ class Fetcher:
             body.append(f"VALUES ({head}) {{ {rows} }}")
         body.extend(tp.text() for tp in self._written_order(unit, shared if keys else []))
         body.extend(f"FILTER {f}" if f.startswith("(") else f"FILTER({f})" for f in filters)
+        for group in unit.optionals:
+            body.append("OPTIONAL { " + " ".join(tp.text() for tp in group) + " }")
+            out_vars = sorted(set(out_vars).union(*(tp.vars() for tp in group)))
         projection = " ".join("?" + v for v in out_vars) if out_vars else "*"
         return f"SELECT DISTINCT {projection} WHERE {{ {' '.join(body)} }}"
 
@@ -387,11 +466,15 @@ class Fetcher:
             for batch in [[]] if source in whole else batches:
                 jobs.append((source, self._unit_query(unit, shared if batch else [], batch, pushed)))
         found: dict[tuple, Solution] = {}
+        recorded = [*unit.patterns, *(tp for group in unit.optionals for tp in group)]
+        order = sorted(uvars)
         for (source, _), rows in zip(jobs, self._run(jobs), strict=False):
             for row in rows:
-                for tp in unit.patterns:
+                for tp in recorded:
                     self._record(tp.instantiate(row), source)
-                found.setdefault(tuple(row.get(v) for v in sorted(uvars)), row)
+                key = tuple(row.get(v) for v in order)
+                if key not in found:
+                    found[key] = {v: row[v] for v in order if v in row} if unit.optionals else row
         return _join(sols, list(found.values()), shared)
 
     def _key_filter(
@@ -448,7 +531,7 @@ class Fetcher:
         (several patterns) may take part: its answers come from one source anyway."""
         if not self.summaries or not any("authorities" in s for s in self.summaries.values()):
             return []
-        if not all(isinstance(tp.p, URIRef) for tp in unit.patterns):
+        if unit.optionals or not all(isinstance(tp.p, URIRef) for tp in unit.patterns):
             return []
         bound = {v for s in sols for v in s}
 
@@ -461,7 +544,7 @@ class Fetcher:
             many = self._fanout(unit, anchor) > STAR_FANOUT
             star = []
             for u in todo:
-                if not all(isinstance(tp.p, URIRef) for tp in u.patterns) or anchor not in ends(u):
+                if u.optionals or not all(isinstance(tp.p, URIRef) for tp in u.patterns) or anchor not in ends(u):
                     continue
                 if self._fanout(u, anchor) > STAR_FANOUT:
                     if many:
@@ -691,6 +774,45 @@ class Fetcher:
             self._record_link_rows(pred, src, rows)
             reached |= {row[other] for row in rows if other in row}
         return reached
+
+
+def _plain_optional(node: CompValue) -> bool:
+    """An OPTIONAL of plain triple patterns without a filter of its own."""
+    expr = node.get("expr")
+    if expr is not None and not (isinstance(expr, CompValue) and expr.name == "TrueFilter"):
+        return False
+    right = node.p2
+    if not (isinstance(right, CompValue) and right.name == "BGP"):
+        return False
+    plain, paths = split_bgp(right.triples)
+    return bool(plain) and not paths
+
+
+def _locally_attached(
+    base: tuple[TriplePattern, ...],
+    group: list[TriplePattern],
+    relevant: Mapping[TriplePattern, tuple[str, ...]],
+    summaries: Mapping[str, Mapping] | None,
+) -> bool:
+    """Whether every pattern of ``group`` is tied to ``base`` by a chain of local joins."""
+    reached = list(base)
+    todo = list(group)
+    while todo:
+        nxt = next((tp for tp in todo if any(local_join(r, tp, relevant, summaries) for r in reached)), None)
+        if nxt is None:
+            return False
+        todo.remove(nxt)
+        reached.append(nxt)
+    return True
+
+
+def _anchor(tp: TriplePattern, bound: set[str]) -> str:
+    """The end of ``tp`` that joins what is bound (its subject when both do)."""
+    for node in (tp.s, tp.o):
+        name = var_name(node)
+        if name in bound:
+            return name
+    return var_name(tp.s) or ""
 
 
 def _connected(units: list[Unit]) -> list[list[Unit]]:

@@ -81,6 +81,8 @@ class Unit:
 
     patterns: tuple[TriplePattern, ...]
     sources: tuple[str, ...]
+    # OPTIONAL groups fetched inside this unit's subquery (local to it: see Fetcher.fetch, "LeftJoin")
+    optionals: list[tuple[TriplePattern, ...]] = field(default_factory=list)
 
     @property
     def exclusive(self) -> bool:
@@ -291,7 +293,7 @@ def make_units(
 
     for i, a in enumerate(patterns):
         for j in range(i + 1, len(patterns)):
-            if root(i) != root(j) and _local_join(a, patterns[j], relevant, summaries):
+            if root(i) != root(j) and local_join(a, patterns[j], relevant, summaries):
                 parent[root(j)] = root(i)
     groups: dict[int, list[TriplePattern]] = {}
     for i, tp in enumerate(patterns):
@@ -305,7 +307,7 @@ def make_units(
     return units
 
 
-def _local_join(
+def local_join(
     a: TriplePattern,
     b: TriplePattern,
     relevant: Mapping[TriplePattern, tuple[str, ...]],

@@ -166,3 +166,35 @@ def test_overlapping_prefixes_are_found_as_by_comparing_every_pair():
             if f.startswith(g) or g.startswith(f)
         )
         assert fast == every_pair
+
+
+def test_a_local_optional_rides_in_the_subquery_of_its_group(shop):
+    sources, merged, summaries = shop
+    text = P + (
+        "SELECT ?offer ?local ?price ?label WHERE { ?offer ex:product ?local ."
+        " OPTIONAL { ?offer ex:price ?price } OPTIONAL { ?local ex:label ?label } }"
+    )
+    result = Federation(sources, summaries=summaries).query(text)
+    _same_as_merge(result, merged, text)
+    assert result.stats["requests"] == 4  # one per vendor, the optionals included
+
+
+def test_an_optional_another_source_may_answer_is_fetched_on_its_own(shop):
+    sources, merged, summaries = shop
+    # the aggregator notes vendor 1's offers: the note is not local to the vendors
+    text = P + "SELECT ?offer ?price ?note WHERE { ?offer ex:price ?price OPTIONAL { ?offer ex:note ?note } }"
+    result = Federation(sources, summaries=summaries).query(text)
+    _same_as_merge(result, merged, text)
+    assert result.stats["per_source"]["aggregator"]["requests"] > 0
+    assert any("note" in row for row in result.rows)
+
+
+def test_small_unconnected_parts_one_source_holds_are_one_request(shop):
+    sources, merged, summaries = shop
+    text = P + (
+        "SELECT * WHERE { <http://v2.example/Offer3> ex:price ?price . <http://v2.example/Offer3> ex:vendor ?v ."
+        " <http://v2.example/Offer3> ex:product ?local }"
+    )
+    result = Federation(sources, summaries=summaries).query(text)
+    _same_as_merge(result, merged, text)
+    assert result.stats["requests"] == 1
