@@ -50,9 +50,11 @@ class Federation:
     def parse(self, text: str, base_iri: str | None = None) -> ParsedQuery:
         return parse_query(text, base_iri)
 
-    def plan(self, text: str, base_iri: str | None = None, probe: bool = False) -> QueryPlan:
-        """Source selection, exclusive groups and join order of every BGP, without fetching data."""
-        parsed = parse_query(text, base_iri)
+    def plan(
+        self, text: str, base_iri: str | None = None, probe: bool = False, parsed: ParsedQuery | None = None
+    ) -> QueryPlan:
+        """Source selection, local groups and join order of every BGP, without fetching data."""
+        parsed = _reuse(parsed, text, base_iri)
         prober = None
         if probe:
             with ThreadPoolExecutor(self.max_workers) as pool:
@@ -67,9 +69,12 @@ class Federation:
         partial: bool = False,
         progress: Callable[[dict], None] | None = None,
         base_iri: str | None = None,
+        parsed: ParsedQuery | None = None,
     ) -> QueryResult:
+        """``parsed``: this text's parse from ``parse`` (rdflib's parser costs milliseconds), if the caller
+        has it already."""
         started = time.perf_counter()
-        parsed = parse_query(text, base_iri)
+        parsed = _reuse(parsed, text, base_iri)
         with ThreadPoolExecutor(self.max_workers) as pool:
             fetcher = Fetcher(
                 self.sources,
@@ -111,6 +116,12 @@ class Federation:
         if progress is not None:
             progress({"phase": "done", "rows": len(result.rows), "requests": stats.requests})
         return result
+
+
+def _reuse(parsed: ParsedQuery | None, text: str, base_iri: str | None) -> ParsedQuery:
+    if parsed is not None and parsed.text == text and parsed.base_iri == base_iri:
+        return parsed
+    return parse_query(text, base_iri)
 
 
 def _evaluate(store: ox.Store, text: str, base_iri: str | None, kind: str) -> QueryResult:

@@ -170,6 +170,16 @@ class HostedStore(Source):
             raise SourceError(self.name, str(exc)) from None
         return SelectAnswer(variables, rows, nbytes)
 
+    def stream(self, query: str):
+        """The rows of a SELECT one at a time (for reading a whole store without holding it)."""
+        try:
+            solutions = self.store.query(query)
+            variables = [v.value for v in solutions.variables]
+            for solution in solutions:
+                yield {name: solution[name] for name in variables if solution[name] is not None}
+        except (SyntaxError, OSError, ValueError) as exc:
+            raise SourceError(self.name, str(exc)) from None
+
     def ask(self, query: str) -> tuple[bool, int]:
         try:
             return bool(self.store.query(query)), 5

@@ -7,13 +7,13 @@ import re
 from collections.abc import Mapping
 
 from .members import ANY_PREDICATE, Members, member_key
-from .sources import Source
+from .sources import HostedStore, Source
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 MAX_AUTHORITIES = 50  # per predicate and position; beyond that the position is "any" (None)
 MAX_AUTHORITY_ROWS = 50_000  # a larger answer means namespaces per entity: give up on authorities
 MAX_MEMBERS = 2_000_000  # (predicate, IRI) pairs per source; beyond that no membership filter (~2.4 MB)
-MEMBER_PAGE = 100_000  # rows per request while reading the pairs, so memory stays bounded
+MEMBER_PAGE = 100_000  # pairs per position at most read from a remote endpoint (one answer held in memory)
 _HOST = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*/?")
 
 
@@ -98,37 +98,33 @@ def _member_pairs(source: Source, position: str) -> tuple[str, str]:
     return pairs, f"SELECT (COUNT(*) AS ?n) WHERE {{ {pairs} }}"
 
 
-def _members(source: Source) -> dict | None:
-    """A Bloom filter of the source's (position, predicate, IRI) triples' ends, read page by page; None
-    when there are too many or the source did not return them all (a missing IRI would prune wrongly)."""
-    expected = {}
-    for position in ("s", "o"):
-        _, count = _member_pairs(source, position)
-        rows = source.select(count).rows
-        expected[position] = int(rows[0]["n"].value) if rows and "n" in rows[0] else -1
-        if expected[position] < 0:
-            return None
-    if sum(expected.values()) > MAX_MEMBERS:
+def _members(source: Source, distinct: Mapping[str, Mapping[str, int]]) -> dict | None:
+    """A Bloom filter of which IRIs each predicate has as subject and object; None when there are more than
+    MAX_MEMBERS pairs, or, for a remote endpoint, more than one answer of MEMBER_PAGE rows or an answer
+    short of its count (an endpoint capping its answers would make the filter forget IRIs: wrong pruning).
+    A hosted store is read as a stream, so its size does not matter to memory."""
+    # distinct subjects and objects per predicate bound the (predicate, IRI) pairs from above
+    bound = sum(distinct.get("s", {}).values()) + sum(distinct.get("o", {}).values())
+    if bound > MAX_MEMBERS:
         return None
     # each pair is added twice: under its predicate and under ANY_PREDICATE (for variable predicates)
-    members = Members.sized_for(2 * sum(expected.values()))
+    members = Members.sized_for(2 * bound)
     for position in ("s", "o"):
-        pairs, _ = _member_pairs(source, position)
-        received = 0
-        while received < expected[position]:
-            if expected[position] <= MEMBER_PAGE:
-                page = source.select(pairs).rows
-            else:  # a stable order, so that the pages neither overlap nor skip
-                page = source.select(f"{pairs} ORDER BY ?p ?x LIMIT {MEMBER_PAGE} OFFSET {received}").rows
-            for row in page:
-                if "p" in row and "x" in row:
-                    members.add(member_key(row["p"].value, position, row["x"].value))
-                    members.add(member_key(ANY_PREDICATE, position, row["x"].value))
-            received += len(page)
-            if len(page) < min(MEMBER_PAGE, expected[position]):
-                break
-        if received != expected[position]:
-            return None
+        pairs, count = _member_pairs(source, position)
+        if isinstance(source, HostedStore):
+            rows = source.stream(pairs)
+        else:
+            answer = source.select(count).rows
+            expected = int(answer[0]["n"].value) if answer and "n" in answer[0] else -1
+            if not 0 <= expected <= MEMBER_PAGE:
+                return None
+            rows = source.select(pairs).rows
+            if len(rows) != expected:
+                return None
+        for row in rows:
+            if "p" in row and "x" in row:
+                members.add(member_key(row["p"].value, position, row["x"].value))
+                members.add(member_key(ANY_PREDICATE, position, row["x"].value))
     return members.to_json()
 
 
@@ -141,20 +137,21 @@ def summarize(source: Source, members: bool = True) -> dict[str, dict]:
     outside the predicate's listed namespaces). "distinct" (distinct subjects and objects per predicate,
     for join order), "authorities" and "members" are optional: without them nothing is pruned by IRI.
     ``members`` (a Bloom filter of which IRIs each predicate has as subject and object, sparql.members)
-    reads every distinct (predicate, IRI) pair once, in pages; up to MAX_MEMBERS pairs."""
+    reads every distinct (predicate, IRI) pair once: streamed from a hosted store, in one answer of at
+    most MEMBER_PAGE pairs per position from a remote endpoint."""
     predicates = source.select("SELECT ?p (COUNT(*) AS ?n) WHERE { ?s ?p ?o } GROUP BY ?p")
     classes = source.select(f"SELECT ?c (COUNT(*) AS ?n) WHERE {{ ?s <{RDF_TYPE}> ?c }} GROUP BY ?c")
     counts = {row["p"].value: int(row["n"].value) for row in predicates.rows if "p" in row}
     distinct = source.select(
         "SELECT ?p (COUNT(DISTINCT ?s) AS ?ns) (COUNT(DISTINCT ?o) AS ?no) WHERE { ?s ?p ?o } GROUP BY ?p"
     )
+    per_position = {
+        pos: {row["p"].value: int(row["n" + pos].value) for row in distinct.rows if "p" in row} for pos in ("s", "o")
+    }
     return {
         "predicates": counts,
         "classes": {row["c"].value: int(row["n"].value) for row in classes.rows if "c" in row},
-        "distinct": {
-            pos: {row["p"].value: int(row["n" + pos].value) for row in distinct.rows if "p" in row}
-            for pos in ("s", "o")
-        },
+        "distinct": per_position,
         "authorities": {pos: _authorities(source, pos, counts) for pos in ("s", "o")},
-        "members": _members(source) if members else None,
+        "members": _members(source, per_position) if members else None,
     }

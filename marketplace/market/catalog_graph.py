@@ -56,11 +56,7 @@ def price_model_triples(dataset) -> list[ox.Triple]:
         out.append(ox.Triple(node, ox.NamedNode(mkt + "accessFee"), _int(model.access_fee)))
     if model.subscription_price is not None:
         out.append(ox.Triple(node, ox.NamedNode(mkt + "subscriptionPrice"), _int(model.subscription_price)))
-        out.append(
-            ox.Triple(
-                node, ox.NamedNode(mkt + "subscriptionPeriodDays"), _int(model.subscription_period_days)
-            )
-        )
+        out.append(ox.Triple(node, ox.NamedNode(mkt + "subscriptionPeriodDays"), _int(model.subscription_period_days)))
     return out
 
 

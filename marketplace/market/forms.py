@@ -27,12 +27,8 @@ class AskForm(forms.Form):
     include = forms.CharField(
         required=False, help_text="Only these providers: publisher slugs or dataset ids, comma separated."
     )
-    exclude = forms.CharField(
-        required=False, help_text="Leave out these providers: publisher slugs or dataset ids."
-    )
-    strategy = forms.ChoiceField(
-        choices=STRATEGY_CHOICES, initial="auto", help_text="How to choose the rows to buy."
-    )
+    exclude = forms.CharField(required=False, help_text="Leave out these providers: publisher slugs or dataset ids.")
+    strategy = forms.ChoiceField(choices=STRATEGY_CHOICES, initial="auto", help_text="How to choose the rows to buy.")
 
     @staticmethod
     def split(text: str) -> list[str]:
@@ -49,9 +45,7 @@ class PriceModelForm(forms.Form):
         initial=0,
         help_text="Per triple or per row, in minor units (up to 4 decimals).",
     )
-    access_fee = forms.IntegerField(
-        min_value=0, required=False, initial=0, help_text="Per purchase, in minor units."
-    )
+    access_fee = forms.IntegerField(min_value=0, required=False, initial=0, help_text="Per purchase, in minor units.")
     subscription_price = forms.IntegerField(
         min_value=0,
         required=False,

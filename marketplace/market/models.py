@@ -44,9 +44,7 @@ class PriceModel(models.Model):
 class Subscription(models.Model):
     """A buyer's paid access to one dataset for a period: its data costs that buyer nothing meanwhile."""
 
-    buyer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="data_subscriptions"
-    )
+    buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="data_subscriptions")
     dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="subscriptions")
     starts_at = models.DateTimeField(default=timezone.now)
     ends_at = models.DateTimeField()

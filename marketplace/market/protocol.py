@@ -53,9 +53,7 @@ def read_request(request) -> ProtocolRequest:
             params = request.POST
             query = params.get("query", "")
         else:
-            raise InvalidAsk(
-                f"Unsupported content type {content_type[:60]!r}: use a form or application/sparql-query."
-            )
+            raise InvalidAsk(f"Unsupported content type {content_type[:60]!r}: use a form or application/sparql-query.")
     else:
         raise InvalidAsk("Use GET or POST.")
     if not query.strip():

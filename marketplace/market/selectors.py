@@ -6,15 +6,15 @@ from django.utils import timezone
 from .models import PriceModel, QueryJob, Quote, Subscription
 
 
+def active_subscriptions(*, buyer_id) -> QuerySet[Subscription]:
+    now = timezone.now()
+    return Subscription.objects.filter(buyer_id=buyer_id, starts_at__lte=now, ends_at__gt=now)
+
+
 def active_subscription_dataset_ids(*, buyer) -> set[int]:
     if buyer is None or not buyer.is_authenticated:
         return set()
-    now = timezone.now()
-    return set(
-        Subscription.objects.filter(buyer=buyer, starts_at__lte=now, ends_at__gt=now).values_list(
-            "dataset_id", flat=True
-        )
-    )
+    return set(active_subscriptions(buyer_id=buyer.pk).values_list("dataset_id", flat=True))
 
 
 def subscriptions_of(*, buyer) -> QuerySet[Subscription]:

@@ -66,11 +66,7 @@ def _repair_query_string(request) -> None:
 
 
 def _wants_help(request) -> bool:
-    return (
-        request.method == "GET"
-        and "query" not in request.GET
-        and "text/html" in request.headers.get("Accept", "")
-    )
+    return request.method == "GET" and "query" not in request.GET and "text/html" in request.headers.get("Accept", "")
 
 
 @csrf_exempt
@@ -193,9 +189,7 @@ def data_endpoint(request):
         return _not_acceptable(graph)
     job = job_run(job_id=job.pk)
     if job.status != QueryJob.Status.QUOTED:
-        return _error(
-            502 if "provider" in job.error else 400, job.error or "The query could not be answered."
-        )
+        return _error(502 if "provider" in job.error else 400, job.error or "The query could not be answered.")
     quote = latest_quote(job=job)
     if not quote.complete:
         return _payment_required(

@@ -252,9 +252,7 @@ def subscribe(request, pk):
 
 def offers(request):
     """Datasets on sale with their price models; a publisher also sees its own datasets, to price them."""
-    mine = Dataset.objects.filter(publisher__in=organisations_of(user=request.user)).select_related(
-        "publisher"
-    )
+    mine = Dataset.objects.filter(publisher__in=organisations_of(user=request.user)).select_related("publisher")
     return render(
         request,
         "market/offers.html",

@@ -183,9 +183,7 @@ class EarningsViewSet(viewsets.ViewSet):
     @extend_schema(
         responses=EarningsSerializer,
         parameters=[
-            OpenApiParameter(
-                "publisher_slug", str, OpenApiParameter.PATH, description="The publisher's slug."
-            )
+            OpenApiParameter("publisher_slug", str, OpenApiParameter.PATH, description="The publisher's slug.")
         ],
     )
     def list(self, request, publisher_slug: str):
@@ -254,12 +252,8 @@ class PayoutViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
 
 
 class RefundSerializer(serializers.ModelSerializer):
-    kind = serializers.CharField(
-        read_only=True, help_text="wallet (purchase refunded to the wallet) or card."
-    )
-    amount = serializers.IntegerField(
-        required=False, min_value=1, help_text="Minor units; default: all that is left."
-    )
+    kind = serializers.CharField(read_only=True, help_text="wallet (purchase refunded to the wallet) or card.")
+    amount = serializers.IntegerField(required=False, min_value=1, help_text="Minor units; default: all that is left.")
 
     class Meta:
         model = Refund

@@ -11,9 +11,7 @@ class InsufficientFunds(MoneyError):
     def __init__(self, *, needed: int, available: int):
         self.needed = needed
         self.available = available
-        super().__init__(
-            f"Insufficient funds: {format_amount(needed)} needed, {format_amount(available)} available."
-        )
+        super().__init__(f"Insufficient funds: {format_amount(needed)} needed, {format_amount(available)} available.")
 
 
 class InsufficientEarnings(MoneyError):

@@ -21,9 +21,7 @@ def _options() -> dict:
 @dataclass(frozen=True)
 class IntentState:
     id: str
-    status: (
-        str  # Stripe's PaymentIntent status: succeeded, processing, requires_payment_method, canceled, ...
-    )
+    status: str  # Stripe's PaymentIntent status: succeeded, processing, requires_payment_method, canceled, ...
     amount: int
     currency: str
     client_secret: str
@@ -35,9 +33,7 @@ def _state(intent) -> IntentState:
     )
 
 
-def intent_create(
-    *, amount: int, currency: str, metadata: dict[str, str], idempotency_key: str
-) -> IntentState:
+def intent_create(*, amount: int, currency: str, metadata: dict[str, str], idempotency_key: str) -> IntentState:
     try:
         intent = stripe.PaymentIntent.create(
             amount=amount,

@@ -85,9 +85,7 @@ class JournalEntry(models.Model):
 
     kind = models.CharField(max_length=32, choices=Kind.choices)
     description = models.CharField(max_length=300, blank=True)
-    reverses = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversals"
-    )
+    reverses = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversals")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -112,14 +110,10 @@ class JournalEntry(models.Model):
 class JournalLine(models.Model):
     entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="lines")
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="lines")
-    amount = models.BigIntegerField(
-        help_text="Signed, in minor units: positive raises the account's balance."
-    )
+    amount = models.BigIntegerField(help_text="Signed, in minor units: positive raises the account's balance.")
     description = models.CharField(max_length=300, blank=True)
     # A reversing line points at the line it (partly) reverses, so a line is never reversed beyond its amount.
-    reverses = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversals"
-    )
+    reverses = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversals")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -161,9 +155,7 @@ class FeeRate(models.Model):
 class Purchase(models.Model):
     buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="purchases")
     idempotency_key = models.CharField(max_length=200)
-    fingerprint = models.CharField(
-        max_length=64, help_text="Hash of the charged amounts, to detect key reuse."
-    )
+    fingerprint = models.CharField(max_length=64, help_text="Hash of the charged amounts, to detect key reuse.")
     description = models.CharField(max_length=300, blank=True)
     total = models.BigIntegerField()
     fee = models.BigIntegerField()
@@ -199,9 +191,7 @@ class TopUp(models.Model):
     payment_intent_id = models.CharField(max_length=100, null=True, blank=True, unique=True)
     client_secret = models.CharField(max_length=200, blank=True)
     failure_message = models.CharField(max_length=300, blank=True)
-    entry = models.OneToOneField(
-        JournalEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="topup"
-    )
+    entry = models.OneToOneField(JournalEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="topup")
     created_at = models.DateTimeField(default=timezone.now)
     completed_at = models.DateTimeField(null=True, blank=True)
 
@@ -234,9 +224,7 @@ class Refund(models.Model):
         FAILED = "failed", "Failed (reversed)"
 
     kind = models.CharField(max_length=8, choices=Kind.choices)
-    purchase = models.ForeignKey(
-        Purchase, null=True, blank=True, on_delete=models.PROTECT, related_name="refunds"
-    )
+    purchase = models.ForeignKey(Purchase, null=True, blank=True, on_delete=models.PROTECT, related_name="refunds")
     topup = models.ForeignKey(TopUp, null=True, blank=True, on_delete=models.PROTECT, related_name="refunds")
     amount = models.BigIntegerField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
@@ -261,9 +249,7 @@ class Refund(models.Model):
 class PayoutDestination(models.Model):
     """A publisher's Stripe Connect account; without one, an operator settles payouts by hand."""
 
-    organisation = models.OneToOneField(
-        Organisation, on_delete=models.CASCADE, related_name="payout_destination"
-    )
+    organisation = models.OneToOneField(Organisation, on_delete=models.CASCADE, related_name="payout_destination")
     stripe_account_id = models.CharField(max_length=100)
 
     def __str__(self) -> str:

@@ -29,9 +29,7 @@ def wallet_statement(*, user: User, limit: int = 200) -> list[StatementRow]:
     if wallet is None:
         return []
     lines = list(
-        JournalLine.objects.filter(account=wallet)
-        .select_related("entry", "entry__purchase")
-        .order_by("-pk")[:limit]
+        JournalLine.objects.filter(account=wallet).select_related("entry", "entry__purchase").order_by("-pk")[:limit]
     )
     balance = wallet.cached_balance
     rows = []
@@ -110,9 +108,9 @@ def ledger_totals() -> dict[str, int]:
     totals = {"all_lines": JournalLine.objects.aggregate(s=Sum("amount"))["s"] or 0}
     for kind in Account.SYSTEM_KINDS:
         totals[kind] = (
-            JournalLine.objects.filter(
-                account__kind=kind, account__user=None, account__organisation=None
-            ).aggregate(s=Sum("amount"))["s"]
+            JournalLine.objects.filter(account__kind=kind, account__user=None, account__organisation=None).aggregate(
+                s=Sum("amount")
+            )["s"]
             or 0
         )
     return totals

@@ -99,9 +99,7 @@ def earnings(request, slug: str):
     if request.method == "POST":
         if form.is_valid():
             try:
-                payout = payout_request(
-                    organisation=organisation, amount=form.cleaned_data["amount"], by=request.user
-                )
+                payout = payout_request(organisation=organisation, amount=form.cleaned_data["amount"], by=request.user)
             except MoneyError as exc:
                 form.add_error("amount", str(exc))
             else:
@@ -125,9 +123,7 @@ def earnings(request, slug: str):
 def stripe_webhook(request):
     """Stripe's signed events: a bad signature gets 400 and changes nothing; a replay is acknowledged only."""
     try:
-        event = gateway.event_verify(
-            payload=request.body, signature=request.headers.get("Stripe-Signature", "")
-        )
+        event = gateway.event_verify(payload=request.body, signature=request.headers.get("Stripe-Signature", ""))
     except (stripe.SignatureVerificationError, ValueError) as exc:
         log.warning("Rejected a Stripe webhook: %s", exc)
         return HttpResponseBadRequest("invalid signature")

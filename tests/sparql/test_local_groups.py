@@ -7,7 +7,7 @@ from __future__ import annotations
 import pyoxigraph as ox
 import pytest
 
-from sparql import Federation, HostedStore, summarize
+from sparql import Federation, HostedStore, Source, summarize
 from sparql.members import Members, member_key
 from sparql.sources import SelectAnswer
 from sparql.summaries import MEMBER_PAGE
@@ -59,30 +59,40 @@ def test_summary_members_hold_every_iri_at_both_ends(shop):
     assert checked > 50
 
 
-class _Truncating(HostedStore):
-    """An endpoint that caps its answers (as Virtuoso's ResultSetMaxRows does)."""
+class _Remote(Source):
+    """A source that is not hosted: its answers come whole, as from an endpoint (no streaming)."""
+
+    def __init__(self, hosted: HostedStore, cap: int | None = None) -> None:
+        self.hosted, self.cap, self.name = hosted, cap, hosted.name
 
     def select(self, query: str) -> SelectAnswer:
-        answer = super().select(query)
-        answer.rows = answer.rows[:10]
+        answer = self.hosted.select(query)
+        if self.cap is not None:  # as Virtuoso's ResultSetMaxRows does
+            answer.rows = answer.rows[: self.cap]
         return answer
+
+    def ask(self, query: str) -> tuple[bool, int]:
+        return self.hosted.ask(query)
+
+
+def test_a_remote_source_gets_the_same_filter_as_its_hosted_twin(shop):
+    sources, _, summaries = shop
+    assert summarize(_Remote(sources[1]))["members"] == summaries[sources[1].name]["members"]
 
 
 def test_a_source_that_truncates_its_answers_gets_no_membership_filter(shop):
     sources, _, _ = shop
-    summary = summarize(_Truncating(sources[1].store, name="capped"))
+    summary = summarize(_Remote(sources[1], cap=10))
     assert summary["members"] is None
+    assert summary["authorities"]  # the rest of the summary is still there
 
 
-def test_members_are_read_in_pages_when_there_are_many(shop, monkeypatch):
-    sources, _, summaries = shop
+def test_a_remote_source_with_more_pairs_than_one_answer_gets_no_filter(shop, monkeypatch):
+    sources, _, _ = shop
     monkeypatch.setattr("sparql.summaries.MEMBER_PAGE", 7)
-    paged = summarize(sources[1])
     assert MEMBER_PAGE > 7
-    members = Members.from_json(paged["members"])
-    for quad in sources[1].store:
-        if isinstance(quad.subject, ox.NamedNode):
-            assert member_key(quad.predicate.value, "s", quad.subject.value) in members
+    assert summarize(_Remote(sources[1]))["members"] is None
+    assert summarize(sources[1])["members"] is not None  # a hosted store is streamed, whatever its size
 
 
 def test_a_constant_no_source_holds_costs_no_request(shop):
@@ -135,9 +145,7 @@ def test_equal_literals_in_two_sources_still_join(shop):
         HostedStore(_store([f'<http://x.example/a> <{EX}code> "shared" .']), name="x"),
         HostedStore(_store([f'<http://y.example/b> <{EX}code2> "shared" .']), name="y"),
     ]
-    merged_too = _store(
-        [f'<http://x.example/a> <{EX}code> "shared" .', f'<http://y.example/b> <{EX}code2> "shared" .']
-    )
+    merged_too = _store([f'<http://x.example/a> <{EX}code> "shared" .', f'<http://y.example/b> <{EX}code2> "shared" .'])
     text = P + "SELECT ?a ?b WHERE { ?a ex:code ?c . ?b ex:code2 ?c }"
     everything = {**summaries, **{s.name: summarize(s) for s in extra}}
     result = Federation([*sources, *extra], summaries=everything).query(text)

@@ -90,9 +90,7 @@ def test_partial_answer_keeps_rows_not_needing_the_failed_source():
 
 
 def test_timeout_error_names_the_source(slow_server):
-    fed = Federation(
-        [HostedStore(_store(A), name="a"), RemoteEndpoint(slow_server.url, name="slow", timeout=0.5)]
-    )
+    fed = Federation([HostedStore(_store(A), name="a"), RemoteEndpoint(slow_server.url, name="slow", timeout=0.5)])
     with pytest.raises(SourceError) as info:
         fed.query(P + "SELECT ?x WHERE { ?s :knows ?x }")
     assert info.value.source == "slow" and "timed out" in info.value.reason
@@ -175,9 +173,7 @@ def test_cli_writes_json_results_with_provenance(cli_endpoints, tmp_path):
     assert doc["provenance"][0]
 
 
-@pytest.mark.parametrize(
-    "fmt,needle", [("csv", "n\r\nBob"), ("tsv", '?n\n"Bob"'), ("xml", "<literal>Bob</literal>")]
-)
+@pytest.mark.parametrize("fmt,needle", [("csv", "n\r\nBob"), ("tsv", '?n\n"Bob"'), ("xml", "<literal>Bob</literal>")])
 def test_cli_other_formats(cli_endpoints, tmp_path, fmt, needle):
     query = tmp_path / "q.rq"
     query.write_text(P + "SELECT ?n WHERE { :alice :knows ?x . ?x :name ?n }")

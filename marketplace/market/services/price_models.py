@@ -60,9 +60,7 @@ def price_model_set(
     ):
         raise InvalidPriceModel("The subscription period is 1 to 3660 days.")
     if kind in (PriceModel.Kind.PER_TRIPLE, PriceModel.Kind.PER_ROW) and rate <= 0:
-        raise InvalidPriceModel(
-            "A per-triple or per-row price needs a rate above 0 (use “free” for open data)."
-        )
+        raise InvalidPriceModel("A per-triple or per-row price needs a rate above 0 (use “free” for open data).")
     if kind == PriceModel.Kind.ACCESS_FEE and access_fee <= 0:
         raise InvalidPriceModel("An access fee must be above 0.")
     if kind == PriceModel.Kind.SUBSCRIPTION and subscription_price is None:

@@ -23,9 +23,7 @@ def quote_purchase(*, buyer, job: QueryJob, quote_id: int | None = None) -> Quot
         else:
             # Replaying "buy the open quote" after it was bought returns that purchase instead of failing.
             quote = (
-                quotes.filter(status__in=[Quote.Status.OPEN, Quote.Status.PURCHASED])
-                .order_by("-created_at")
-                .first()
+                quotes.filter(status__in=[Quote.Status.OPEN, Quote.Status.PURCHASED]).order_by("-created_at").first()
             )
         if quote is None:
             raise NotReady("This query has no open quote to buy.")

@@ -30,6 +30,7 @@ from . import sources as market_sources
 logger = logging.getLogger(__name__)
 MAX_QUERY_CHARS = 100_000
 PROGRESS_INTERVAL = 0.3
+WATCH_AFTER = 0.2  # seconds before a query gets its progress and cancel watcher
 _HELD_FIELDS = ["variables", "rows_available", "answer", "provenance", "federation_seconds"]
 
 
@@ -116,26 +117,52 @@ def job_cancel(*, job: QueryJob, by) -> QueryJob:
     return job
 
 
-class _Watcher(threading.Thread):
-    """Writes the engine's progress to the job and turns the buyer's cancel request into the engine's event."""
+class _Watcher:
+    """Writes the engine's progress to the job and turns the buyer's cancel request into the engine's event.
 
-    def __init__(self, job_id, federation: Federation) -> None:
-        super().__init__(daemon=True)
+    Its thread starts only once the query has run for WATCH_AFTER seconds (from the engine's next progress
+    report, i.e. after a request), so fast queries pay neither the thread nor its database connection. The
+    report that starts it waits for the first look at the job, so that a cancel made in the meantime stops
+    the engine before its next request, as if the thread had been there all along."""
+
+    def __init__(self, job_id, federation: Federation, after: float | None = None) -> None:
         self.job_id = job_id
         self.federation = federation
+        self.after = WATCH_AFTER if after is None else after
         self.snapshot: dict = {}
         self.written: dict = {}
         self.stop = threading.Event()
+        self.looked = threading.Event()
+        self.thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._began = time.monotonic()
 
     def update(self, snapshot: dict) -> None:
         self.snapshot = snapshot
+        if self.thread is None:
+            if snapshot.get("phase") == "done" or time.monotonic() - self._began < self.after:
+                return
+            with self._lock:
+                if self.thread is None and not self.stop.is_set():
+                    self.thread = threading.Thread(target=self.run, daemon=True)
+                    self.thread.start()
+        self.looked.wait(timeout=1.0)
 
     def run(self) -> None:
         try:
+            self.flush()
+            self.looked.set()
             while not self.stop.wait(PROGRESS_INTERVAL):
                 self.flush()
         finally:
+            self.looked.set()
             connection.close()
+
+    def close(self) -> None:
+        with self._lock:
+            self.stop.set()
+        if self.thread is not None:
+            self.thread.join(timeout=5)
 
     def flush(self) -> None:
         snap = self.snapshot
@@ -152,11 +179,42 @@ class _Watcher(threading.Thread):
             self.federation.cancel()
 
 
-def _finish(job: QueryJob, status: str, error: str = "") -> QueryJob:
+def _claim(job_id) -> tuple[QueryJob, bool]:
+    """Queued -> running and the job's row, in one statement (UPDATE ... RETURNING) where the database can;
+    (job, False) when another runner has it or it was cancelled while queued."""
+    fields = {"status": QueryJob.Status.RUNNING, "started_at": timezone.now(), "progress": {"phase": "planning"}}
+    if not connection.features.can_return_columns_from_insert:
+        updated = QueryJob.objects.filter(pk=job_id, status=QueryJob.Status.QUEUED).update(**fields)
+        return QueryJob.objects.get(pk=job_id), bool(updated)
+    meta, qn = QueryJob._meta, connection.ops.quote_name
+    sets = ", ".join(f"{qn(meta.get_field(name).column)} = %s" for name in fields)
+    columns = ", ".join(qn(f.column) for f in meta.concrete_fields)
+    params = [meta.get_field(name).get_db_prep_save(value, connection) for name, value in fields.items()]
+    pk, status = meta.pk, meta.get_field("status")
+    params += [pk.get_db_prep_value(pk.to_python(job_id), connection), QueryJob.Status.QUEUED.value]
+    sql = (
+        f"UPDATE {qn(meta.db_table)} SET {sets} WHERE {qn(pk.column)} = %s AND {qn(status.column)} = %s "
+        f"RETURNING {columns}"
+    )
+    claimed = list(QueryJob.objects.raw(sql, params))
+    if claimed:
+        return claimed[0], True
+    return QueryJob.objects.get(pk=job_id), False
+
+
+def _record_datasets(job: QueryJob, datasets) -> None:
+    """The job's datasets: the job is new to this runner (claimed above), so plain inserts, one statement."""
+    through = QueryJob.datasets.through
+    through.objects.bulk_create([through(queryjob_id=job.pk, dataset_id=d.pk) for d in datasets])
+
+
+def _finish(job: QueryJob, status: str, error: str = "", datasets=()) -> QueryJob:
     job.status = status
     job.error = error
     job.finished_at = timezone.now()
-    job.save(update_fields=["status", "error", "finished_at", "progress", "notes"])
+    with transaction.atomic():
+        _record_datasets(job, datasets)
+        job.save(update_fields=["status", "error", "finished_at", "progress", "notes"])
     return job
 
 
@@ -200,46 +258,43 @@ def job_run(*, job_id) -> QueryJob:
     """Run the federated query of a queued job, hold its answer and provenance, and quote it."""
     from .quotes import ask_derivation, quote_in_transaction
 
-    updated = QueryJob.objects.filter(pk=job_id, status=QueryJob.Status.QUEUED).update(
-        status=QueryJob.Status.RUNNING, started_at=timezone.now(), progress={"phase": "planning"}
-    )
-    job = QueryJob.objects.select_related("buyer").get(pk=job_id)
-    if not updated:
+    job, claimed = _claim(job_id)
+    if not claimed:
         return job  # cancelled while queued, or a redelivered task
-    selection = market_sources.select_datasets(buyer=job.buyer, include=job.include, exclude=job.exclude)
+    selection = market_sources.select_datasets(buyer_id=job.buyer_id, include=job.include, exclude=job.exclude)
     engine_sources, notes = market_sources.build_sources(selection.datasets)
     job.notes = selection.notes + notes
-    # the job is new to this runner (the status update above): plain inserts, one statement, no read first
-    through = QueryJob.datasets.through
-    through.objects.bulk_create([through(queryjob_id=job.pk, dataset_id=d.pk) for d in selection.datasets])
     federation = Federation(engine_sources, market_sources.build_summaries(selection.datasets))
     watcher = _Watcher(job.pk, federation)
-    watcher.start()
     started = time.perf_counter()
+
+    def finish(status: str, error: str) -> QueryJob:
+        return _finish(job, status, error, selection.datasets)
+
     try:
-        result = federation.query(job.query, provenance=True, partial=True, progress=watcher.update)
+        parsed = parse_cached(job.query)  # the worker's one parse: planning and pricing share it
+        result = federation.query(job.query, provenance=True, partial=True, progress=watcher.update, parsed=parsed)
     except QueryCancelled:
-        return _finish(job, QueryJob.Status.CANCELLED, "Cancelled by the buyer.")
+        return finish(QueryJob.Status.CANCELLED, "Cancelled by the buyer.")
     except QuerySyntaxError as exc:
-        return _finish(job, QueryJob.Status.FAILED, f"The query does not parse: {exc.message}")
+        return finish(QueryJob.Status.FAILED, f"The query does not parse: {exc.message}")
     except UnsupportedQuery as exc:
-        return _finish(job, QueryJob.Status.FAILED, f"The query is not supported: {exc}")
+        return finish(QueryJob.Status.FAILED, f"The query is not supported: {exc}")
     except SourceError:
         logger.exception("query job %s: a source failed", job.pk)
-        return _finish(job, QueryJob.Status.FAILED, "A provider did not answer; no quote could be made.")
+        return finish(QueryJob.Status.FAILED, "A provider did not answer; no quote could be made.")
     except Exception:
         logger.exception("query job %s failed", job.pk)
-        return _finish(job, QueryJob.Status.FAILED, "The query could not be run (internal error).")
+        return finish(QueryJob.Status.FAILED, "The query could not be run (internal error).")
     finally:
-        watcher.stop.set()
-        watcher.join(timeout=5)
+        watcher.close()
     job.federation_seconds = time.perf_counter() - started
     titles = {str(d.pk): d.title for d in selection.datasets}
     for name in sorted(result.failed_sources):
         job.notes.append(f"“{titles.get(name, name)}” did not answer; its data is missing from this answer.")
-    has_paths = any(isinstance(p.pattern, PathPattern) for p in collect_patterns(parse_cached(job.query).algebra))
+    has_paths = any(isinstance(p.pattern, PathPattern) for p in collect_patterns(parsed.algebra))
     if job.kind == "ASK":
-        derivations = [[ask_derivation(federation, job.query, has_paths)]]
+        derivations = [[ask_derivation(federation, parsed, has_paths)]]
     else:
         derivations = _derivations(result, has_paths)
     job.variables = list(result.variables) if job.kind == "SELECT" else []
@@ -256,9 +311,10 @@ def job_run(*, job_id) -> QueryJob:
         "contributed": {str(k): v for k, v in contributed.items()},
     }
     try:
-        # Holding the answer, quoting it and finishing the job: one transaction, one commit.
+        # The job's datasets, holding the answer, quoting it and finishing the job: one transaction, one commit.
         # The quote only needs the job's key and the answer in memory, so the job row is written once, after it.
         with transaction.atomic():
+            _record_datasets(job, selection.datasets)
             quote_in_transaction(
                 job=job,
                 datasets=selection.datasets,
@@ -272,4 +328,4 @@ def job_run(*, job_id) -> QueryJob:
             return job
     except Exception:
         logger.exception("query job %s: quoting failed", job.pk)
-        return _finish(job, QueryJob.Status.FAILED, "The answer could not be priced (internal error).")
+        return finish(QueryJob.Status.FAILED, "The answer could not be priced (internal error).")

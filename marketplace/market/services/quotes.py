@@ -12,8 +12,9 @@ from django.utils import timezone
 
 from marketplace.allocation import Allocation, StrategyNotApplicable, allocate
 from marketplace.catalog.models import Dataset
-from marketplace.money.services import platform_fee_for
+from marketplace.money.services import fee_percent, platform_fee_for
 from sparql import Federation
+from sparql.algebra import ParsedQuery
 
 from .. import held, pricing
 from ..errors import NotReady
@@ -42,13 +43,13 @@ def tariffs_for(*, buyer, datasets, subscribed: set[int] | None = None) -> dict[
     return out
 
 
-def ask_derivation(federation: Federation, query: str, has_paths: bool) -> dict[str, list[str]]:
+def ask_derivation(federation: Federation, parsed: ParsedQuery, has_paths: bool) -> dict[str, list[str]]:
     """An ASK answer is priced from the static source selection (public summaries only), never from the data,
     so that its quote does not tell true from false: one unit of each relevant dataset's tariff."""
     names: set[str] = set()
     if has_paths:
         names = set(federation.sources)
-    for bgp in federation.plan(query, probe=False).bgps:
+    for bgp in federation.plan(parsed.text, probe=False, parsed=parsed).bgps:
         for unit in bgp.units:
             names.update(unit.sources)
         if bgp.paths:
@@ -56,10 +57,12 @@ def ask_derivation(federation: Federation, query: str, has_paths: bool) -> dict[
     return {name: ["ask"] for name in sorted(names) if name.isdigit()}
 
 
-def _charged(priced: pricing.PricedProblem, allocation: Allocation) -> tuple[pricing.Breakdown, int, int]:
+def _charged(
+    priced: pricing.PricedProblem, allocation: Allocation, fee_rate: Decimal
+) -> tuple[pricing.Breakdown, int, int]:
     lines = pricing.breakdown(priced, allocation)
     subtotal = lines.subtotal
-    return lines, subtotal, platform_fee_for(subtotal)
+    return lines, subtotal, platform_fee_for(subtotal, fee_rate)
 
 
 def _solve(priced: pricing.PricedProblem, strategy: str) -> Allocation:
@@ -70,7 +73,7 @@ def _solve(priced: pricing.PricedProblem, strategy: str) -> Allocation:
         return allocate(priced.problem, strategy="auto", time_limit=settings.MARKET_ALLOCATION_TIME_LIMIT)
 
 
-def _allocate_within(job: QueryJob, rows, tariffs, contributors, budget: int | None):
+def _allocate_within(job: QueryJob, rows, tariffs, contributors, budget: int | None, fee_rate: Decimal):
     """Allocate so that providers' rounded amounts plus the fee fit the budget (the fee is on top of the price)."""
     budget_scaled = None if budget is None else budget * pricing.SCALE
     for _ in range(MAX_BUDGET_ROUNDS):
@@ -82,7 +85,7 @@ def _allocate_within(job: QueryJob, rows, tariffs, contributors, budget: int | N
             contributors=contributors,
         )
         allocation = _solve(priced, job.strategy)
-        lines, subtotal, fee = _charged(priced, allocation)
+        lines, subtotal, fee = _charged(priced, allocation, fee_rate)
         if budget is None or subtotal + fee <= budget:
             return priced, allocation, lines, subtotal, fee
         excess = subtotal + fee - budget
@@ -91,7 +94,7 @@ def _allocate_within(job: QueryJob, rows, tariffs, contributors, budget: int | N
         rows, tariffs, value_per_row=job.value_per_row, budget_scaled=0, contributors=contributors
     )
     allocation = allocate(priced.problem, strategy=job.strategy)
-    lines, subtotal, fee = _charged(priced, allocation)
+    lines, subtotal, fee = _charged(priced, allocation, fee_rate)
     return priced, allocation, lines, subtotal, fee
 
 
@@ -110,10 +113,17 @@ def quote_create(*, job: QueryJob, datasets=None, subscribed: set[int] | None = 
 
 
 def quote_in_transaction(
-    *, job: QueryJob, datasets=None, subscribed: set[int] | None = None, first: bool = False, rows=None
+    *,
+    job: QueryJob,
+    datasets=None,
+    subscribed: set[int] | None = None,
+    first: bool = False,
+    rows=None,
+    fee_rate: Decimal | None = None,
 ) -> Quote:
     """quote_create for a caller already inside its own transaction (no savepoint round trips); `rows` are
-    the decoded provenance when the caller still has them."""
+    the decoded provenance when the caller still has them, `fee_rate` the platform fee rate read with the
+    datasets' price models (read here, once for every budget round, otherwise)."""
     if job.answer is None:
         raise NotReady("The query has no answer to quote yet.")
     if rows is None:
@@ -121,19 +131,22 @@ def quote_in_transaction(
     if datasets is None:
         datasets = job.datasets.select_related("publisher", "price_model").filter(price_model__isnull=False)
     datasets = [d for d in datasets if hasattr(d, "price_model")]
-    tariffs = tariffs_for(buyer=job.buyer, datasets=datasets, subscribed=subscribed)
+    # the buyer's row is only needed to look the subscriptions up
+    tariffs = tariffs_for(buyer=job.buyer if subscribed is None else None, datasets=datasets, subscribed=subscribed)
     known = set(tariffs)
     # A dataset that lost its price model since the query ran is not sold: its rows drop out.
     rows = [[d for d in derivs if all(k == pricing.BLANKET or int(k) in known for k in d)] for derivs in rows]
     contributed = {int(k): v for k, v in (job.progress or {}).get("contributed", {}).items() if int(k) in known}
     contributors = contributed or {pk: 1 for pk in known}
-    priced, allocation, lines, subtotal, fee = _allocate_within(job, rows, tariffs, contributors, job.budget)
+    if fee_rate is None:
+        fee_rate = fee_percent()
+    priced, allocation, lines, subtotal, fee = _allocate_within(job, rows, tariffs, contributors, job.budget, fee_rate)
     complete_price = None
     if len(allocation.rows) < len(rows):
         full = pricing.build_problem(rows, tariffs, value_per_row=None, budget_scaled=None, contributors=contributors)
         full_alloc = allocate(full.problem, strategy="auto", time_limit=settings.MARKET_ALLOCATION_TIME_LIMIT)
         if len(full_alloc.rows) == len(rows):
-            _, full_subtotal, full_fee = _charged(full, full_alloc)
+            _, full_subtotal, full_fee = _charged(full, full_alloc, fee_rate)
             complete_price = full_subtotal + full_fee
     else:
         complete_price = subtotal + fee

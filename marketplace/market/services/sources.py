@@ -7,13 +7,13 @@ from dataclasses import dataclass, field
 
 from django.db.models import QuerySet
 
-from marketplace.catalog.models import ClassCount, Dataset, DatasetSummary, PredicateCount
+from marketplace.catalog.models import ClassCount, Dataset, PredicateCount
 from marketplace.catalog.services.safety import UnsafeInput
 from marketplace.catalog.services.sources import engine_source
 from sparql import Source, SourceError
 
 from ..models import PriceModel
-from ..selectors import active_subscription_dataset_ids
+from ..selectors import active_subscriptions
 
 
 def source_name(dataset_id: int) -> str:
@@ -46,13 +46,14 @@ class Selection:
     subscribed: set[int] = field(default_factory=set)
 
 
-def select_datasets(*, buyer, include: Sequence[str], exclude: Sequence[str]) -> Selection:
+def select_datasets(*, buyer_id, include: Sequence[str], exclude: Sequence[str]) -> Selection:
     """The datasets on sale, narrowed by the buyer's include/exclude lists (publisher slugs or dataset ids).
 
-    Subscription-only datasets take part only for their subscribers."""
-    subscribed = active_subscription_dataset_ids(buyer=buyer)
+    Subscription-only datasets take part only for their subscribers. The datasets' summaries come with them
+    (for `build_summaries`)."""
+    subscribed = set(active_subscriptions(buyer_id=buyer_id).values_list("dataset_id", flat=True))
     chosen, notes = [], []
-    for dataset in datasets_on_sale():
+    for dataset in datasets_on_sale().select_related("summary"):
         if not dataset.is_queryable:
             continue
         if include and not _matches(dataset, include):
@@ -83,16 +84,21 @@ def build_sources(datasets: Sequence[Dataset]) -> tuple[list[Source], list[str]]
 def build_summaries(datasets: Sequence[Dataset]) -> dict[str, dict]:
     """The engine's summaries per dataset (predicates, classes, distinct counts, IRI namespaces for pruning);
     datasets summarised before the engine's summaries existed fall back to predicate and class counts, and
-    datasets without any summary get probed. Three queries whatever the number of datasets: this runs on every ask."""
-    ids = [d.pk for d in datasets]
+    datasets without any summary get probed. The summaries come with the datasets (`select_datasets` joins
+    them); the counts are read only for datasets that need them: this runs on every ask."""
     out: dict[str, dict] = {}
     counts_only = []
-    for pk, engine_summary in DatasetSummary.objects.filter(dataset_id__in=ids).values_list("dataset_id", "engine"):
-        if engine_summary:
-            out[source_name(pk)] = engine_summary
+    for dataset in datasets:
+        summary = getattr(dataset, "summary", None)  # the reverse one-to-one raises an AttributeError if absent
+        if summary is None:
+            continue
+        if summary.engine:
+            out[source_name(dataset.pk)] = summary.engine
         else:
-            out[source_name(pk)] = {"predicates": {}, "classes": {}}
-            counts_only.append(pk)
+            out[source_name(dataset.pk)] = {"predicates": {}, "classes": {}}
+            counts_only.append(dataset.pk)
+    if not counts_only:
+        return out
     for pk, iri, n in PredicateCount.objects.filter(dataset_id__in=counts_only).values_list(
         "dataset_id", "iri", "triples"
     ):

@@ -2,7 +2,7 @@
 
 from ..errors import IdempotencyConflict, InsufficientEarnings, InsufficientFunds, MoneyError, RefundTooLarge
 from ..models import Purchase
-from .fees import platform_fee_for
+from .fees import fee_percent, platform_fee_for
 from .payouts import Earnings, earnings_for, payout_fail, payout_request, payout_settle
 from .purchases import ChargeLine, charge
 from .refunds import purchase_refund, topup_refund
@@ -14,9 +14,7 @@ def wallet_balance(*, user) -> int:
     from ..models import Account
 
     return (
-        Account.objects.filter(kind=Account.Kind.WALLET, user=user)
-        .values_list("cached_balance", flat=True)
-        .first()
+        Account.objects.filter(kind=Account.Kind.WALLET, user=user).values_list("cached_balance", flat=True).first()
         or 0
     )
 
@@ -33,6 +31,7 @@ __all__ = [
     "charge",
     "demo_credit",
     "earnings_for",
+    "fee_percent",
     "payout_fail",
     "payout_request",
     "payout_settle",

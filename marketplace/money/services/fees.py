@@ -14,8 +14,11 @@ def fee_percent() -> Decimal:
     return latest
 
 
-def platform_fee_for(amount: int) -> int:
-    """The fee on a price of `amount` minor units, rounded half up to a whole minor unit."""
+def platform_fee_for(amount: int, percent: Decimal | None = None) -> int:
+    """The fee on a price of `amount` minor units, rounded half up to a whole minor unit; `percent` is a rate
+    the caller read once with `fee_percent` for several amounts (by default the current rate is read now)."""
     if amount < 0:
         raise ValueError("amount must be >= 0")
-    return int((Decimal(amount) * fee_percent() / Decimal(100)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    if percent is None:
+        percent = fee_percent()
+    return int((Decimal(amount) * percent / Decimal(100)).quantize(Decimal(1), rounding=ROUND_HALF_UP))

@@ -35,9 +35,7 @@ def _earnings_of_account(account: Account, now=None) -> Earnings:
         # money was available before, so it is again at once.
         available=Sum(
             "amount",
-            filter=Q(amount__lt=0)
-            | Q(created_at__lte=hold_until)
-            | Q(entry__kind=JournalEntry.Kind.PAYOUT_FAILED),
+            filter=Q(amount__lt=0) | Q(created_at__lte=hold_until) | Q(entry__kind=JournalEntry.Kind.PAYOUT_FAILED),
         ),
     )
     balance = sums["balance"] or 0

@@ -29,19 +29,13 @@ def _fingerprint(lines: Sequence[ChargeLine], fee: int) -> str:
 
 
 def _replay(*, buyer: User, idempotency_key: str, fingerprint: str) -> Purchase | None:
-    existing = (
-        Purchase.objects.select_related("entry").filter(buyer=buyer, idempotency_key=idempotency_key).first()
-    )
+    existing = Purchase.objects.select_related("entry").filter(buyer=buyer, idempotency_key=idempotency_key).first()
     if existing is not None and existing.fingerprint != fingerprint:
-        raise IdempotencyConflict(
-            f"Idempotency key {idempotency_key!r} was already used for a different charge."
-        )
+        raise IdempotencyConflict(f"Idempotency key {idempotency_key!r} was already used for a different charge.")
     return existing
 
 
-def charge(
-    *, buyer: User, lines: Sequence[ChargeLine], fee: int, idempotency_key: str, description: str
-) -> Purchase:
+def charge(*, buyer: User, lines: Sequence[ChargeLine], fee: int, idempotency_key: str, description: str) -> Purchase:
     """Debit the wallet sum(amounts)+fee, credit each publisher's earnings and the platform fee; all or nothing.
 
     The same idempotency key (per buyer) returns the first purchase and charges nothing."""
@@ -97,9 +91,7 @@ def _book_orm(
     if wallet.cached_balance < total:
         raise InsufficientFunds(needed=total, available=wallet.cached_balance)
     postings = [Posting(wallet, -total, description)] + [Posting(a, amount, d) for a, amount, d in credits]
-    entry = post_entry(
-        kind=JournalEntry.Kind.PURCHASE, postings=postings, description=description, created_by=buyer
-    )
+    entry = post_entry(kind=JournalEntry.Kind.PURCHASE, postings=postings, description=description, created_by=buyer)
     return Purchase.objects.create(
         buyer=buyer,
         idempotency_key=idempotency_key,

@@ -37,9 +37,7 @@ def _allocate(amount: int, remaining: dict[int, int]) -> dict[int, int]:
     return shares
 
 
-def purchase_refund(
-    *, purchase: Purchase, amount: int | None = None, by: User | None, reason: str = ""
-) -> Refund:
+def purchase_refund(*, purchase: Purchase, amount: int | None = None, by: User | None, reason: str = "") -> Refund:
     """Credit the buyer's wallet, reversing the publishers' and the platform's shares in proportion."""
     with transaction.atomic():
         purchase = Purchase.objects.select_for_update().get(pk=purchase.pk)
@@ -47,23 +45,17 @@ def purchase_refund(
         left = sum(remaining.values())
         amount = left if amount is None else amount
         if not isinstance(amount, int) or amount <= 0:
-            raise MoneyError(
-                "A refund must be a positive amount." if left else "This purchase was fully refunded."
-            )
+            raise MoneyError("A refund must be a positive amount." if left else "This purchase was fully refunded.")
         if amount > left:
             raise RefundTooLarge(f"At most {left} minor units of this purchase can still be refunded.")
-        lines = {
-            line.pk: line for line in JournalLine.objects.filter(pk__in=remaining).select_related("account")
-        }
+        lines = {line.pk: line for line in JournalLine.objects.filter(pk__in=remaining).select_related("account")}
         wallet = lock_wallet(purchase.buyer)
         lock_accounts([line.account_id for line in lines.values()])
         shares = _allocate(amount, remaining)
         description = f"Refund of purchase #{purchase.pk}" + (f": {reason}" if reason else "")
         postings = [Posting(wallet, amount, description)]
         postings += [
-            Posting(lines[k].account, -share, description, reverses_id=k)
-            for k, share in shares.items()
-            if share
+            Posting(lines[k].account, -share, description, reverses_id=k) for k, share in shares.items() if share
         ]
         entry = post_entry(
             kind=JournalEntry.Kind.PURCHASE_REFUND,
@@ -98,9 +90,7 @@ def topup_refund(*, topup: TopUp, amount: int | None = None, by: User | None, re
         left = topup_refundable(topup=topup)
         amount = left if amount is None else amount
         if not isinstance(amount, int) or amount <= 0:
-            raise MoneyError(
-                "A refund must be a positive amount." if left else "This top-up was fully refunded."
-            )
+            raise MoneyError("A refund must be a positive amount." if left else "This top-up was fully refunded.")
         if amount > left:
             raise RefundTooLarge(f"At most {left} minor units of this top-up can still be refunded.")
         wallet = lock_wallet(topup.user)

@@ -49,9 +49,7 @@ def test_topup(*, user: User, amount: int) -> TopUp:
         raise TestPaymentsDisabled("Test payments are disabled on this marketplace.")
     _check_amount(amount)
     with transaction.atomic():
-        topup = TopUp.objects.create(
-            user=user, amount=amount, currency=currency_code(), provider=TopUp.Provider.TEST
-        )
+        topup = TopUp.objects.create(user=user, amount=amount, currency=currency_code(), provider=TopUp.Provider.TEST)
         _credit(topup, "Test top-up (test-payment mode, no money moved)")
     return topup
 
@@ -64,9 +62,7 @@ def demo_credit(*, user: User, amount: int) -> TopUp:
 def stripe_topup_start(*, user: User, amount: int) -> TopUp:
     """Create the PaymentIntent; the page confirms it with Stripe.js, the webhook credits the wallet."""
     _check_amount(amount)
-    topup = TopUp.objects.create(
-        user=user, amount=amount, currency=currency_code(), provider=TopUp.Provider.STRIPE
-    )
+    topup = TopUp.objects.create(user=user, amount=amount, currency=currency_code(), provider=TopUp.Provider.STRIPE)
     try:
         intent = gateway.intent_create(
             amount=amount,
@@ -129,18 +125,12 @@ def webhook_event_handle(*, event: dict) -> bool:
             return False
         obj = event["data"]["object"]
         if event["type"] == "payment_intent.succeeded":
-            topup_payment_succeeded(
-                payment_intent_id=obj["id"], amount=int(obj["amount"]), currency=obj["currency"]
-            )
+            topup_payment_succeeded(payment_intent_id=obj["id"], amount=int(obj["amount"]), currency=obj["currency"])
         elif event["type"] == "payment_intent.payment_failed":
             error = obj.get("last_payment_error") or {}
-            topup_payment_failed(
-                payment_intent_id=obj["id"], message=error.get("message") or "Payment failed"
-            )
+            topup_payment_failed(payment_intent_id=obj["id"], message=error.get("message") or "Payment failed")
         elif event["type"] == "payment_intent.canceled":
-            topup_payment_failed(
-                payment_intent_id=obj["id"], message="Canceled", status=TopUp.Status.ABANDONED
-            )
+            topup_payment_failed(payment_intent_id=obj["id"], message="Canceled", status=TopUp.Status.ABANDONED)
     return True
 
 
@@ -163,14 +153,10 @@ def topups_reconcile(*, older_than: timedelta = timedelta(minutes=5)) -> dict[st
             counts["pending"] += 1
             continue
         if intent.status == "succeeded":
-            topup_payment_succeeded(
-                payment_intent_id=intent.id, amount=intent.amount, currency=intent.currency
-            )
+            topup_payment_succeeded(payment_intent_id=intent.id, amount=intent.amount, currency=intent.currency)
             counts["credited"] += 1
         elif intent.status == "canceled":
-            topup_payment_failed(
-                payment_intent_id=intent.id, message="Canceled", status=TopUp.Status.ABANDONED
-            )
+            topup_payment_failed(payment_intent_id=intent.id, message="Canceled", status=TopUp.Status.ABANDONED)
             counts["abandoned"] += 1
         elif topup.created_at <= abandon_before and intent.status in (
             "requires_payment_method",
@@ -183,9 +169,7 @@ def topups_reconcile(*, older_than: timedelta = timedelta(minutes=5)) -> dict[st
                 log.exception("Could not cancel intent %s", intent.id)
                 counts["pending"] += 1
                 continue
-            topup_payment_failed(
-                payment_intent_id=intent.id, message="Abandoned", status=TopUp.Status.ABANDONED
-            )
+            topup_payment_failed(payment_intent_id=intent.id, message="Abandoned", status=TopUp.Status.ABANDONED)
             counts["abandoned"] += 1
         else:
             counts["pending"] += 1

@@ -1,0 +1,147 @@
+"""Running a query job in process: the few statements from claim to quote, the datasets it records, and the
+progress and cancel watcher that only queries running longer than WATCH_AFTER get."""
+
+import threading
+
+import pytest
+from django.db import connection
+
+from marketplace.market.models import QueryJob
+from marketplace.market.services import queries
+from marketplace.market.services.queries import _Watcher, job_cancel, job_create, job_run
+
+from ..conftest import wait_until
+from .conftest import EX, make_remote, set_price
+
+REVIEWED = f"SELECT ?p ?name ?rating WHERE {{ ?p <{EX}name> ?name . ?r <{EX}about> ?p ; <{EX}rating> ?rating }}"
+SLOW = f"SELECT * WHERE {{ ?a <{EX}x> ?b . ?b <{EX}y> ?c . ?c <{EX}z> ?d }}"
+
+
+class FakeFederation:
+    def __init__(self):
+        self.cancelled = threading.Event()
+
+    def cancel(self):
+        self.cancelled.set()
+
+
+@pytest.mark.django_db
+def test_a_job_goes_from_claim_to_quote_in_a_few_statements(market, buyer, django_assert_max_num_queries):
+    job = job_create(buyer=buyer, query=REVIEWED, run=False)
+    # claim (one UPDATE ... RETURNING), subscriptions, datasets with price models and summaries, then in one
+    # transaction: the job's datasets, the fee rate, the quote, its lines, the job row (+ the test's savepoint)
+    with django_assert_max_num_queries(10):
+        job = job_run(job_id=job.pk)
+    assert job.status == QueryJob.Status.QUOTED, job.error
+    assert job.started_at is not None and job.buyer_id == buyer.pk
+    assert set(job.datasets.values_list("title", flat=True)) == {"Shop", "Reviews", "Labels"}
+    stored = QueryJob.objects.get(pk=job.pk)
+    assert stored.progress["phase"] == "done" and stored.rows_available == 3 and stored.quotes.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_job_is_run_once(market, buyer):
+    job = job_create(buyer=buyer, query=REVIEWED, run=False)
+    first = job_run(job_id=job.pk)
+    again = job_run(job_id=job.pk)  # a redelivered task finds it claimed and leaves it alone
+    assert first.status == again.status == QueryJob.Status.QUOTED
+    assert again.quotes.count() == 1 and again.datasets.count() == 3
+
+
+@pytest.mark.django_db
+def test_a_failed_job_still_records_its_datasets(publishers, buyer, failing_endpoint):
+    broken = make_remote(publishers["acme-data"], "Broken", failing_endpoint.url)
+    set_price(broken, "free")
+    job = job_create(buyer=buyer, query=SLOW, run=False)
+    job = job_run(job_id=job.pk)
+    assert job.status in (QueryJob.Status.FAILED, QueryJob.Status.QUOTED)
+    assert list(job.datasets.all()) == [broken]
+
+
+@pytest.mark.django_db
+def test_a_fast_query_gets_no_watcher_thread(market, buyer, monkeypatch):
+    started = []
+    monkeypatch.setattr(_Watcher, "run", lambda self: started.append(self))
+    monkeypatch.setattr(queries, "WATCH_AFTER", 60.0)
+    job = job_run(job_id=job_create(buyer=buyer, query=REVIEWED, run=False).pk)
+    assert job.status == QueryJob.Status.QUOTED and started == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_watcher_starts_late_and_looks_at_the_job_before_the_engine_goes_on(market, buyer):
+    job = job_create(buyer=buyer, query=REVIEWED, run=False)
+    QueryJob.objects.filter(pk=job.pk).update(status=QueryJob.Status.RUNNING, cancel_requested=True)
+    federation = FakeFederation()
+    watcher = _Watcher(job.pk, federation, after=0.3)
+    try:
+        watcher.update({"phase": "fetching", "requests": 1, "sources_contacted": ["1"], "triples": 2})
+        assert watcher.thread is None and not federation.cancelled.is_set()
+        watcher._began -= 0.3  # as if the query had run that long
+        watcher.update({"phase": "fetching", "requests": 2, "sources_contacted": ["1", "2"], "triples": 5})
+        # started by this report, which returns only after the first look: the cancel is already passed on
+        assert watcher.thread is not None and federation.cancelled.is_set()
+        progress = QueryJob.objects.get(pk=job.pk).progress
+        assert progress == {"phase": "fetching", "requests": 2, "sources_contacted": 2, "triples_fetched": 5}
+    finally:
+        watcher.close()
+    assert not watcher.thread.is_alive()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_end_of_a_query_does_not_start_the_watcher(market, buyer):
+    job = job_create(buyer=buyer, query=REVIEWED, run=False)
+    watcher = _Watcher(job.pk, FakeFederation(), after=0.0)
+    watcher.update({"phase": "done", "rows": 3, "requests": 4})
+    watcher.close()
+    assert watcher.thread is None
+
+
+def _run_in_thread(job_id) -> threading.Thread:
+    def run():
+        try:
+            job_run(job_id=job_id)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_slow_query_shows_live_progress(publishers, buyer, slow_endpoint):
+    slow = make_remote(publishers["acme-data"], "Slow", slow_endpoint.url)
+    set_price(slow, "free")
+    job = job_create(buyer=buyer, query=SLOW, run=False)
+    thread = _run_in_thread(job.pk)
+    try:
+
+        def live():
+            row = QueryJob.objects.get(pk=job.pk)
+            return row.status == QueryJob.Status.RUNNING and row.progress.get("requests", 0) >= 1
+
+        wait_until(live, timeout=20, interval=0.02, message="progress written while running")
+    finally:
+        thread.join(timeout=60)
+    assert QueryJob.objects.get(pk=job.pk).status == QueryJob.Status.QUOTED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_slow_query_is_cancelled_in_process(publishers, buyer, slow_endpoint):
+    slow = make_remote(publishers["acme-data"], "Slow", slow_endpoint.url)
+    set_price(slow, "free")
+    job = job_create(buyer=buyer, query=SLOW, run=False)
+    thread = _run_in_thread(job.pk)
+    try:
+        wait_until(
+            lambda: QueryJob.objects.get(pk=job.pk).status == QueryJob.Status.RUNNING,
+            timeout=20,
+            interval=0.01,
+            message="the job running",
+        )
+        job_cancel(job=QueryJob.objects.get(pk=job.pk), by=buyer)
+    finally:
+        thread.join(timeout=60)
+    job = QueryJob.objects.get(pk=job.pk)
+    assert job.status == QueryJob.Status.CANCELLED and job.quotes.count() == 0
+    assert list(job.datasets.all()) == [slow]
