@@ -10,6 +10,7 @@ import pyoxigraph as ox
 from rdflib.plugins.sparql.parserutils import CompValue
 
 from .algebra import exists_graph, exists_in, pattern_text
+from .paths import path_links
 from .planning import PathPattern, TriplePattern, split_bgp
 from .terms import Term, to_ox, var_name
 
@@ -142,8 +143,6 @@ class _PathWitness:
             self.inc.setdefault(triple.object, []).append(triple)
 
     def witness(self, pattern: PathPattern, ext: Mapping[str, Term]) -> list[ox.Triple]:
-        from .execution import _links  # the same steps the fetcher followed
-
         ends = []
         for node in (pattern.s, pattern.o):
             name = var_name(node)
@@ -154,7 +153,7 @@ class _PathWitness:
         start, goal = ends
         if start == goal:
             return []
-        links = _links(pattern.path, True)
+        links = path_links(pattern.path, True)
         previous: dict[Term, tuple[Term, ox.Triple] | None] = {start: None}
         frontier = [start]
         while frontier and goal not in previous:
