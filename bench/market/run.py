@@ -53,6 +53,11 @@ def main() -> None:
     parser.add_argument("--vendors", type=int, default=3)
     parser.add_argument("--ratingsites", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--summaries",
+        action="store_true",
+        help="give every dataset its engine summary (sparql.summarize, as the catalog does) and the peer the same",
+    )
     parser.add_argument("--queries", default="", help="comma-separated names (q01,q09,...); default: all")
     parser.add_argument(
         "--database-url", default="", help="an empty database to use (default: SQLite in a temporary folder)"
@@ -71,12 +76,12 @@ def main() -> None:
 
     from marketplace.accounts.models import User
     from marketplace.accounts.services import organisation_apply, organisation_approve
-    from marketplace.catalog.models import Dataset
+    from marketplace.catalog.models import Dataset, DatasetSummary
     from marketplace.demo.fedshop import generate, instantiate_queries
     from marketplace.market.models import QueryJob
     from marketplace.market.services.price_models import price_model_set
     from marketplace.market.services.queries import job_create, job_run
-    from sparql import Federation, RemoteEndpoint
+    from sparql import Federation, RemoteEndpoint, summarize
     from tests.servers import OxigraphServer
 
     scale = {"n_products": args.products, "n_vendors": args.vendors, "n_ratingsites": args.ratingsites}
@@ -87,6 +92,7 @@ def main() -> None:
         owner = User.objects.create_user("owner", "owner@example.org", "x")
         buyer = User.objects.create_user("buyer", "buyer@example.org", "x")
         endpoints: dict[str, str] = {}
+        summaries: dict[str, dict] = {}
         for k, source in enumerate(files):
             server = OxigraphServer(Path(source.path))
             servers.append(server)
@@ -104,11 +110,17 @@ def main() -> None:
             kind = ("per_triple", "per_row", "access_fee")[k % 3]
             price_model_set(user=owner, dataset=dataset, kind=kind, rate=Decimal("0.5"), access_fee=25)
             endpoints[str(dataset.pk)] = server.url
+            if args.summaries:
+                engine = summarize(RemoteEndpoint(server.url, name=str(dataset.pk)))
+                DatasetSummary.objects.create(dataset=dataset, triples=source.triples, engine=engine)
+                summaries[str(dataset.pk)] = engine
         queries = instantiate_queries(**scale)
         log(f"{len(servers)} endpoints up; {len(queries)} queries")
 
         def plain(text: str, provenance: bool) -> tuple[float, int]:
-            fed = Federation([RemoteEndpoint(url, name=name) for name, url in endpoints.items()])
+            fed = Federation(
+                [RemoteEndpoint(url, name=name) for name, url in endpoints.items()], summaries=summaries or None
+            )
             start = time.perf_counter()
             result = fed.query(text, provenance=provenance)
             return time.perf_counter() - start, len(result.rows)
@@ -167,7 +179,11 @@ def main() -> None:
         shutil.rmtree(WORK, ignore_errors=True)
 
     engine = "PostgreSQL" if "postgres" in os.environ["DATABASE_URL"] else "SQLite"
-    print(f"FedShop-like world {scale}, {len(endpoints)} endpoints, {engine}, median of {args.repeat} runs.\n")
+    with_summaries = "with the engine's summaries" if args.summaries else "without summaries (ASK probes)"
+    print(
+        f"FedShop-like world {scale}, {len(endpoints)} endpoints, {with_summaries}, {engine}, "
+        f"median of {args.repeat} runs.\n"
+    )
     print(
         "| query | rows | rows quoted | plain federation (s) | + provenance (s) | submit → quote (s) "
         "| of which federation (s) | quote / plain | quote / provenance | market's own (ms) | strategy | solve (ms) "
