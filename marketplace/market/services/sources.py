@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from django.db.models import QuerySet
 
-from marketplace.catalog.models import ClassCount, Dataset, PredicateCount
+from marketplace.catalog.models import ClassCount, Dataset, DatasetSummary, PredicateCount
 from marketplace.catalog.services.safety import UnsafeInput
 from marketplace.catalog.services.sources import engine_source
 from sparql import Source, SourceError
@@ -49,11 +50,12 @@ class Selection:
 def select_datasets(*, buyer_id, include: Sequence[str], exclude: Sequence[str]) -> Selection:
     """The datasets on sale, narrowed by the buyer's include/exclude lists (publisher slugs or dataset ids).
 
-    Subscription-only datasets take part only for their subscribers. The datasets' summaries come with them
-    (for `build_summaries`)."""
+    Subscription-only datasets take part only for their subscribers. The datasets' summary rows come with them
+    (for `build_summaries`), without the engine's summary itself."""
     subscribed = set(active_subscriptions(buyer_id=buyer_id).values_list("dataset_id", flat=True))
     chosen, notes = [], []
-    for dataset in datasets_on_sale().select_related("summary"):
+    # the engine's summary (up to a few MB with its membership filter) is read by build_summaries, from its cache
+    for dataset in datasets_on_sale().select_related("summary").defer("summary__engine"):
         if not dataset.is_queryable:
             continue
         if include and not _matches(dataset, include):
@@ -81,22 +83,51 @@ def build_sources(datasets: Sequence[Dataset]) -> tuple[list[Source], list[str]]
     return sources, notes
 
 
+_ENGINE_CACHE: OrderedDict[tuple, dict] = OrderedDict()
+ENGINE_CACHE_SIZE = 64  # summaries kept per process (a refreshed summary has a new version, so a new key)
+
+
+def _engine_summaries(versions: dict[int, tuple]) -> dict[int, dict]:
+    """dataset pk -> its engine summary, for {dataset pk: (summary pk, computed_at)}; one query for those not
+    in this process's cache."""
+    found: dict[int, dict] = {}
+    missing = {}
+    for dataset_pk, version in versions.items():
+        if version in _ENGINE_CACHE:
+            _ENGINE_CACHE.move_to_end(version)
+            found[dataset_pk] = _ENGINE_CACHE[version]
+        else:
+            missing[version[0]] = dataset_pk
+    if missing:
+        rows = DatasetSummary.objects.filter(pk__in=missing).values_list("pk", "computed_at", "engine")
+        for summary_pk, computed_at, engine in rows:
+            found[missing[summary_pk]] = engine = engine or {}
+            _ENGINE_CACHE[(summary_pk, computed_at)] = engine
+            while len(_ENGINE_CACHE) > ENGINE_CACHE_SIZE:
+                _ENGINE_CACHE.popitem(last=False)
+    return found
+
+
 def build_summaries(datasets: Sequence[Dataset]) -> dict[str, dict]:
-    """The engine's summaries per dataset (predicates, classes, distinct counts, IRI namespaces for pruning);
-    datasets summarised before the engine's summaries existed fall back to predicate and class counts, and
-    datasets without any summary get probed. The summaries come with the datasets (`select_datasets` joins
-    them); the counts are read only for datasets that need them: this runs on every ask."""
+    """The engine's summaries per dataset (predicates, classes, distinct counts, IRI namespaces and membership
+    filters for pruning); datasets summarised before the engine's summaries existed fall back to predicate and
+    class counts, and datasets without any summary get probed. This runs on every ask: engine summaries are
+    kept in the process per summary version (they weigh up to a few MB each), the counts are read only for
+    datasets that need them."""
     out: dict[str, dict] = {}
     counts_only = []
+    versions = {}
     for dataset in datasets:
         summary = getattr(dataset, "summary", None)  # the reverse one-to-one raises an AttributeError if absent
-        if summary is None:
-            continue
-        if summary.engine:
-            out[source_name(dataset.pk)] = summary.engine
+        if summary is not None:
+            versions[dataset.pk] = (summary.pk, summary.computed_at)
+    engines = _engine_summaries(versions)
+    for dataset_pk, engine in engines.items():
+        if engine:
+            out[source_name(dataset_pk)] = engine
         else:
-            out[source_name(dataset.pk)] = {"predicates": {}, "classes": {}}
-            counts_only.append(dataset.pk)
+            out[source_name(dataset_pk)] = {"predicates": {}, "classes": {}}
+            counts_only.append(dataset_pk)
     if not counts_only:
         return out
     for pk, iri, n in PredicateCount.objects.filter(dataset_id__in=counts_only).values_list(
