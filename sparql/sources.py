@@ -15,8 +15,10 @@ import urllib3
 from .errors import SourceError
 from .terms import Term, term_from_json
 
-# A failed request is the source's failure (no retries); redirects are followed, as SPARQLWrapper does.
-NO_RETRIES = urllib3.Retry(total=None, connect=0, read=0, status=0, other=0, redirect=3)
+# A failed request is the source's failure (no retries). Redirects are not followed: the marketplace checks an
+# endpoint's address before it calls it, and a redirect could lead to an address that was never checked
+# (a private one); the 3xx answer becomes an error naming the source.
+NO_RETRIES = urllib3.Retry(total=False, redirect=False)
 GET_LIMIT = 1800  # longer encoded queries go by POST: servers and proxies cap URL lengths
 
 

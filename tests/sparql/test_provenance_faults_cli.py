@@ -257,3 +257,29 @@ def test_property_path_rows_carry_the_triples_of_a_witness_walk():
     used = result.triples_used(by_end[EX + "n3"])
     assert {len(used["a"]), len(used["b"])} == {2, 1}
     assert len(result.triples_used(by_end[EX + "n1"])["a"]) == 1
+
+
+def test_a_redirect_is_not_followed_and_names_the_source():
+    """A redirect could lead to an address the marketplace never checked (a private one)."""
+    import http.server
+    import threading
+
+    class Redirecting(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's naming
+            self.send_response(302)
+            self.send_header("Location", "http://127.0.0.1:9/private")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Redirecting)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        endpoint = RemoteEndpoint(f"http://127.0.0.1:{server.server_port}/query", name="moved")
+        with pytest.raises(SourceError) as caught:
+            endpoint.select("SELECT * WHERE { ?s ?p ?o }")
+        assert caught.value.source == "moved" and "HTTP 302" in str(caught.value)
+    finally:
+        server.shutdown()
+        server.server_close()
