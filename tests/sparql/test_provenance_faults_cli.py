@@ -262,7 +262,6 @@ def test_property_path_rows_carry_the_triples_of_a_witness_walk():
 def test_a_redirect_is_not_followed_and_names_the_source():
     """A redirect could lead to an address the marketplace never checked (a private one)."""
     import http.server
-    import threading
 
     class Redirecting(http.server.BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802 - http.server's naming
