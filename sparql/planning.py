@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -28,9 +29,6 @@ class TriplePattern:
     p: object
     o: object
 
-    def vars(self) -> set[str]:
-        return {n for n in (var_name(self.s), var_name(self.p), var_name(self.o)) if n}
-
     def text(self) -> str:
         return f"{node_to_sparql(self.s)} {node_to_sparql(self.p)} {node_to_sparql(self.o)} ."
 
@@ -46,11 +44,19 @@ class TriplePattern:
                 parts.append(names.setdefault(name, f"?v{len(names)}"))
         return " ".join(parts) + " ."
 
+    @functools.cached_property
+    def _template(self) -> tuple[tuple[str | None, Term | None], ...]:
+        # (variable name, None) or (None, constant): instantiate runs per pattern and answer row, thousands
+        # of times per query when provenance is listed, so names and constants are worked out once
+        return tuple((var_name(n), None if var_name(n) else to_ox(n)) for n in (self.s, self.p, self.o))
+
+    def vars(self) -> set[str]:
+        return {name for name, _ in self._template if name}
+
     def instantiate(self, solution: Mapping[str, Term]) -> ox.Triple | None:
         terms = []
-        for node in (self.s, self.p, self.o):
-            name = var_name(node)
-            term = solution.get(name) if name else to_ox(node)
+        for name, constant in self._template:
+            term = solution.get(name) if name else constant
             if term is None:
                 return None
             terms.append(term)
