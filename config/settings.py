@@ -89,7 +89,11 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Web and worker threads share the file: WAL lets readers run beside a writer, and IMMEDIATE transactions
     # take the write lock up front, so a busy database makes callers wait (timeout) instead of "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+        {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"

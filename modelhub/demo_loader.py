@@ -83,4 +83,6 @@ def load_demo(*, buyer, operator, stdout, make_publisher) -> list[str]:
         # One priced variant shows the purchase path; the others download for free.
         prices = {v.pk: (199 if v.method == "kmeans" else 0) for v in variants}
         variants_publish(user=owner, variants=variants, prices=prices)
-    return [f"  models:                    /models/{model.slug}/ (publisher modellab; variants made by a compression job)"]
+    return [
+        f"  models:                    /models/{model.slug}/ (publisher modellab; variants made by a compression job)"
+    ]

@@ -31,9 +31,7 @@ class DigitsCNN(nn.Module):
             nn.ReLU(),
             nn.MaxPool2d(2),
         )
-        self.classifier = nn.Sequential(
-            nn.Flatten(), nn.Linear(32 * 4 * 4, 104), nn.ReLU(), nn.Linear(104, 10)
-        )
+        self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(32 * 4 * 4, 104), nn.ReLU(), nn.Linear(104, 10))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.features(x))
@@ -57,9 +55,7 @@ def train(model: nn.Module, x: np.ndarray, y: np.ndarray, epochs: int) -> None:
         for start in range(0, len(xt), 64):
             idx = order[start : start + 64]
             # Small random shifts: the 8x8 images are tiny and the net overfits without them.
-            batch = torch.roll(
-                xt[idx], shifts=tuple(torch.randint(-1, 2, (2,), generator=gen).tolist()), dims=(2, 3)
-            )
+            batch = torch.roll(xt[idx], shifts=tuple(torch.randint(-1, 2, (2,), generator=gen).tolist()), dims=(2, 3))
             loss = nn.functional.cross_entropy(model(batch), yt[idx])
             opt.zero_grad()
             loss.backward()
@@ -69,9 +65,7 @@ def train(model: nn.Module, x: np.ndarray, y: np.ndarray, epochs: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument(
-        "--out-dir", type=Path, default=Path(__file__).resolve().parent.parent / "modelhub" / "demo"
-    )
+    parser.add_argument("--out-dir", type=Path, default=Path(__file__).resolve().parent.parent / "modelhub" / "demo")
     parser.add_argument("--epochs", type=int, default=40)
     args = parser.parse_args()
     torch.manual_seed(SEED)

@@ -58,9 +58,7 @@ def main(args: dict) -> dict:
     start = time.perf_counter()
     session = ort.InferenceSession(args["model"], opts, providers=["CPUExecutionProvider"])
     load_ms = (time.perf_counter() - start) * 1e3
-    logits = np.concatenate(
-        [session.run(None, {name: inputs[i : i + 256]})[0] for i in range(0, len(inputs), 256)]
-    )
+    logits = np.concatenate([session.run(None, {name: inputs[i : i + 256]})[0] for i in range(0, len(inputs), 256)])
     classes = logits.shape[1]
     latency = []
     for batch_size in args["batch_sizes"]:

@@ -67,9 +67,7 @@ def _session(model: onnx.ModelProto) -> ort.InferenceSession:
 
 def _top1(model: onnx.ModelProto, eval_set: EvalSet) -> float:
     session = _session(model)
-    logits = np.concatenate(
-        [session.run(None, eval_set.batch(i, 256))[0] for i in range(0, len(eval_set), 256)]
-    )
+    logits = np.concatenate([session.run(None, eval_set.batch(i, 256))[0] for i in range(0, len(eval_set), 256)])
     return top_k_accuracy(logits, eval_set.labels, 1)
 
 
@@ -92,9 +90,7 @@ def layer_sensitivity(
         row = SensitivityRow(layer.node_name, layer.op_type, layer.weight_name, layer.parameters)
         for method in methods:
             for b in bits:
-                quantised = (
-                    fake_quantise_linear(weight, b) if method == "linear" else fake_quantise_kmeans(weight, b)
-                )
+                quantised = fake_quantise_linear(weight, b) if method == "linear" else fake_quantise_kmeans(weight, b)
                 replace_initializer(model, layer.weight_name, quantised)
                 top1 = _top1(model, eval_set)
                 row.points.append(SensitivityPoint(method, b, top1, round((baseline - top1) * 100, 4)))
@@ -119,9 +115,7 @@ def histogram(values: np.ndarray, bins: int = 64) -> dict:
     }
 
 
-def layer_histograms(
-    model_path: str | Path, eval_set: EvalSet, *, bins: int = 64, samples: int = 256
-) -> list[dict]:
+def layer_histograms(model_path: str | Path, eval_set: EvalSet, *, bins: int = 64, samples: int = 256) -> list[dict]:
     """Per weighted layer: histogram of its weights and of its output activations on up to `samples` inputs."""
     model = load_model(model_path)
     layers = weighted_layers(model)
@@ -155,9 +149,7 @@ def quantised_accuracy(model_path: str | Path, eval_set: EvalSet, *, method: str
     model = load_model(model_path)
     for layer in weighted_layers(model):
         weight = initializer_array(model, layer.weight_name)
-        quantised = (
-            fake_quantise_linear(weight, bits) if method == "linear" else fake_quantise_kmeans(weight, bits)
-        )
+        quantised = fake_quantise_linear(weight, bits) if method == "linear" else fake_quantise_kmeans(weight, bits)
         replace_initializer(model, layer.weight_name, quantised)
     return _top1(model, eval_set)
 

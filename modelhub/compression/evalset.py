@@ -78,9 +78,7 @@ def load_eval_set(npz_path: str | Path, model: onnx.ModelProto) -> EvalSet:
     expected_dtype = _ONNX_TO_NUMPY.get(spec.type.tensor_type.elem_type)
     if expected_dtype is None or inputs.dtype != np.dtype(expected_dtype):
         want = onnx.TensorProto.DataType.Name(spec.type.tensor_type.elem_type)
-        raise EvalSetMismatchError(
-            f"input {spec.name!r} expects dtype {want}, the evaluation set holds {inputs.dtype}"
-        )
+        raise EvalSetMismatchError(f"input {spec.name!r} expects dtype {want}, the evaluation set holds {inputs.dtype}")
     dims = _dims(spec)
     if inputs.ndim != len(dims) or any(
         isinstance(d, int) and d > 0 and d != s for d, s in zip(dims[1:], inputs.shape[1:], strict=False)
@@ -89,9 +87,7 @@ def load_eval_set(npz_path: str | Path, model: onnx.ModelProto) -> EvalSet:
             f"input {spec.name!r} expects shape {dims}, the evaluation set holds {list(inputs.shape)}"
         )
     if isinstance(dims[0], int) and dims[0] > 0 and dims[0] != 1:
-        raise EvalSetMismatchError(
-            f"input {spec.name!r} has a fixed batch size {dims[0]}; a dynamic batch is needed"
-        )
+        raise EvalSetMismatchError(f"input {spec.name!r} has a fixed batch size {dims[0]}; a dynamic batch is needed")
     if labels.ndim != 1 or labels.shape[0] != inputs.shape[0]:
         raise EvalSetMismatchError(
             f"labels must be one integer per sample: got shape {list(labels.shape)} for {inputs.shape[0]} inputs"

@@ -112,9 +112,7 @@ def dynamic_fixed_point(
                 "integer_bits": m,
                 "fractional_bits": n,
                 "scale": scale,
-                "relative_error": float(
-                    np.linalg.norm(codes * scale - weight) / max(np.linalg.norm(weight), 1e-12)
-                ),
+                "relative_error": float(np.linalg.norm(codes * scale - weight) / max(np.linalg.norm(weight), 1e-12)),
             }
         )
     widths = [row["weight_bits"] for row in per_layer]

@@ -58,9 +58,7 @@ def load_model(path: str | Path) -> onnx.ModelProto:
         raise InvalidModelError(f"{path.name} is not a readable ONNX model: {exc}") from exc
     for tensor in model.graph.initializer:
         if tensor.data_location == onnx.TensorProto.EXTERNAL:
-            raise InvalidModelError(
-                f"{path.name} stores tensor {tensor.name!r} as external data; upload one file"
-            )
+            raise InvalidModelError(f"{path.name} stores tensor {tensor.name!r} as external data; upload one file")
     try:
         onnx.checker.check_model(model)
     except onnx.checker.ValidationError as exc:

@@ -120,9 +120,7 @@ def _check_specs(methods: list[MethodSpec]) -> None:
         allowed = {p.name for p in inspect.signature(fn).parameters.values() if p.kind is p.KEYWORD_ONLY}
         unknown = set(spec.options) - allowed
         if unknown:
-            raise UnsupportedOptionError(
-                f"{spec.method} does not take {sorted(unknown)}; options: {sorted(allowed)}"
-            )
+            raise UnsupportedOptionError(f"{spec.method} does not take {sorted(unknown)}; options: {sorted(allowed)}")
         if spec.variant_name in names:
             raise UnsupportedOptionError(f"two variants are named {spec.variant_name!r}")
         names.add(spec.variant_name)
@@ -134,9 +132,7 @@ def _check_runs(model_path: Path) -> None:
     try:
         ort.InferenceSession(str(model_path), opts, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own exception types, not exported consistently
-        raise InvalidModelError(
-            f"onnxruntime cannot load {model_path.name}: {str(exc).splitlines()[0]}"
-        ) from exc
+        raise InvalidModelError(f"onnxruntime cannot load {model_path.name}: {str(exc).splitlines()[0]}") from exc
 
 
 def _finish(staging: Path, out_dir: Path) -> None:
@@ -322,9 +318,7 @@ def _compare(reference: VariantResult, variants: list[VariantResult], repeat: Me
         v.pareto_size, v.pareto_latency = s, t
 
 
-def _record_evaluation(
-    variant: VariantResult, reference: VariantResult, eval_set: EvalSet, hardware: str
-) -> None:
+def _record_evaluation(variant: VariantResult, reference: VariantResult, eval_set: EvalSet, hardware: str) -> None:
     """Add the measured accuracy (and the reference's) to the file's metadata_props, then refresh sizes."""
     timing = variant.timing
     variant.metadata["evaluation"] = {
@@ -334,9 +328,7 @@ def _record_evaluation(
         "top5": variant.measurement.top5,
         "reference_top1": reference.measurement.top1,
         "reference_top5": reference.measurement.top5,
-        "latency_ms": {
-            str(row.batch_size): {"median": row.median_ms, "p95": row.p95_ms} for row in timing.latency
-        },
+        "latency_ms": {str(row.batch_size): {"median": row.median_ms, "p95": row.p95_ms} for row in timing.latency},
         "peak_memory_bytes": timing.peak_memory_bytes,
         "hardware": hardware,
     }

@@ -88,9 +88,7 @@ def kmeans_weights(
                 "parameters": layer.parameters,
                 "weight_bits": bits,
                 "codebook_size": int(centroids.size),
-                "relative_error": float(
-                    np.linalg.norm(decoded - weight) / max(np.linalg.norm(weight), 1e-12)
-                ),
+                "relative_error": float(np.linalg.norm(decoded - weight) / max(np.linalg.norm(weight), 1e-12)),
             }
         )
     metadata = {

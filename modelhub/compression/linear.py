@@ -93,9 +93,7 @@ def static_int8(
 ) -> CompressedArtifact:
     """QDQ INT8 weights and activations, ranges from ONE batch of `calibration_samples` (Settle et al.)."""
     if calibration not in CALIBRATIONS:
-        raise UnsupportedOptionError(
-            f"calibration must be one of {sorted(CALIBRATIONS)}, not {calibration!r}"
-        )
+        raise UnsupportedOptionError(f"calibration must be one of {sorted(CALIBRATIONS)}, not {calibration!r}")
     model_path, out_path = Path(model_path), Path(out_path)
     _quiet()
     samples = min(calibration_samples, len(eval_set))

@@ -25,9 +25,7 @@ def require_opset(model: onnx.ModelProto, what: str) -> None:
     """Packed formats add standard ops to the graph: refuse models whose default opset predates them."""
     version = opset_version(model)
     if version < MIN_OPSET:
-        raise UnsupportedOptionError(
-            f"{what} needs ONNX opset >= {MIN_OPSET}; the model uses opset {version}"
-        )
+        raise UnsupportedOptionError(f"{what} needs ONNX opset >= {MIN_OPSET}; the model uses opset {version}")
 
 
 def pack_codes(codes: np.ndarray, bits: int) -> np.ndarray:
@@ -155,9 +153,7 @@ def fold_constants(model: onnx.ModelProto) -> onnx.ModelProto:
     )
     opts = ort.SessionOptions()
     opts.log_severity_level = 3
-    values = ort.InferenceSession(probe.SerializeToString(), opts, providers=["CPUExecutionProvider"]).run(
-        needed, {}
-    )
+    values = ort.InferenceSession(probe.SerializeToString(), opts, providers=["CPUExecutionProvider"]).run(needed, {})
     used = {i for nd in rest for i in nd.input}
     folded = onnx.ModelProto()
     folded.CopyFrom(model)

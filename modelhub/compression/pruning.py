@@ -47,9 +47,7 @@ def magnitude_prune(
         threshold = np.quantile(everything, sparsity) if sparsity > 0 else -1.0
         thresholds = dict.fromkeys(weights, threshold)
     else:
-        thresholds = {
-            k: (np.quantile(np.abs(w), sparsity) if sparsity > 0 else -1.0) for k, w in weights.items()
-        }
+        thresholds = {k: (np.quantile(np.abs(w), sparsity) if sparsity > 0 else -1.0) for k, w in weights.items()}
     per_layer, zeros, total = [], 0, 0
     for layer in layers:
         w = weights[layer.weight_name]

@@ -62,7 +62,10 @@ def test_turtle_upload_loads_and_summarises(publisher_client, hosted_dataset, is
             b'<rdf:Description rdf:about="http://e/s"><e:p>o</e:p><e:q rdf:resource="http://e/o"/></rdf:Description></rdf:RDF>',
         ),
         ("d.jsonld", b'{"@id": "http://e/s", "http://e/p": "o", "http://e/q": {"@id": "http://e/o"}}'),
-        ("d.nt.gz", gzip.compress(b'<http://e/s> <http://e/p> "o" .\n<http://e/s> <http://e/q> <http://e/o> .\n', mtime=0)),
+        (
+            "d.nt.gz",
+            gzip.compress(b'<http://e/s> <http://e/p> "o" .\n<http://e/s> <http://e/q> <http://e/o> .\n', mtime=0),
+        ),
     ],
     ids=["ntriples", "nquads", "trig", "rdfxml", "jsonld", "ntriples-gzip"],
 )

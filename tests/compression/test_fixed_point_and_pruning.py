@@ -36,9 +36,7 @@ def test_eight_bit_dynamic_fixed_point_runs_and_keeps_accuracy(tmp_path, demo_mo
     assert all(row["scale"] == 2.0 ** -row["fractional_bits"] for row in meta["per_layer"])
 
 
-def test_int8_fixed_point_is_stored_as_dequantize_linear_with_power_of_two_scales(
-    tmp_path, demo_model, demo_eval
-):
+def test_int8_fixed_point_is_stored_as_dequantize_linear_with_power_of_two_scales(tmp_path, demo_model, demo_eval):
     out = tmp_path / "dfp.onnx"
     dynamic_fixed_point(demo_model, demo_eval, out, bits=6, storage="int8")
     model = onnx.load(str(out))

@@ -52,9 +52,7 @@ def test_model_failing_the_checker_is_reported(tmp_path, demo_eval_npz):
 
 def test_model_with_external_data_is_refused(tmp_path, demo_model):
     model = onnx.load(str(demo_model))
-    onnx.save(
-        model, str(tmp_path / "ext.onnx"), save_as_external_data=True, size_threshold=0, location="w.bin"
-    )
+    onnx.save(model, str(tmp_path / "ext.onnx"), save_as_external_data=True, size_threshold=0, location="w.bin")
     with pytest.raises(InvalidModelError, match="external data"):
         load_model(tmp_path / "ext.onnx")
 
@@ -68,9 +66,7 @@ def test_eval_set_with_wrong_dtype_names_expected_and_actual(tmp_path, demo_mode
 
 
 def test_eval_set_with_wrong_shape_is_rejected(tmp_path, demo_model, demo_eval):
-    npz = _save_eval(
-        tmp_path / "e.npz", inputs=demo_eval.inputs.reshape(-1, 1, 4, 16), labels=demo_eval.labels
-    )
+    npz = _save_eval(tmp_path / "e.npz", inputs=demo_eval.inputs.reshape(-1, 1, 4, 16), labels=demo_eval.labels)
     with pytest.raises(EvalSetMismatchError, match=r"expects shape \['batch', 1, 8, 8\]"):
         load_eval_set(npz, load_model(demo_model))
 

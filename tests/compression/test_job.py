@@ -66,9 +66,7 @@ def test_every_variant_is_measured_at_batch_one_and_thirty_two(demo_job):
         assert [row.batch_size for row in timing.latency] == [1, 32]
         assert all(0 < row.median_ms <= row.p95_ms for row in timing.latency)
         assert timing.peak_memory_bytes > 0
-        assert (
-            0.9 < variant.measurement.top1 <= variant.measurement.top5 <= 1.0
-        )  # ten classes: top-5 reported
+        assert 0.9 < variant.measurement.top1 <= variant.measurement.top5 <= 1.0  # ten classes: top-5 reported
     assert result.hardware.cpu_model and result.hardware.cpu_model != "unknown CPU"
     # The fp32 model is timed again after the variants, to expose drift on a shared machine.
     assert result.reference_repeat is not None and result.latency_drift > 0
@@ -128,9 +126,7 @@ def test_failing_method_leaves_no_output_behind(tmp_path, demo_model, demo_eval_
     out = tmp_path / "out"
     specs = [MethodSpec("dynamic_int8"), MethodSpec("kmeans", {"bits": 9})]
     with pytest.raises(CompressionError, match="2 to 8 bits"):
-        run_compression(
-            demo_model, demo_eval_npz, specs, out, latency_repeats=2, sensitivity=False, histograms=False
-        )
+        run_compression(demo_model, demo_eval_npz, specs, out, latency_repeats=2, sensitivity=False, histograms=False)
     assert _leftovers(tmp_path) == []
 
 

@@ -38,9 +38,7 @@ def test_static_int8_graph_holds_int8_qdq_weights(tmp_path, demo_model, demo_eva
     model = onnx.load(str(out))
     ops = {node.op_type for node in model.graph.node}
     assert {"QuantizeLinear", "DequantizeLinear"} <= ops
-    int8_weights = [
-        t for t in model.graph.initializer if t.data_type == onnx.TensorProto.INT8 and len(t.dims) >= 2
-    ]
+    int8_weights = [t for t in model.graph.initializer if t.data_type == onnx.TensorProto.INT8 and len(t.dims) >= 2]
     assert len(int8_weights) == 4
 
 

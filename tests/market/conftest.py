@@ -32,20 +32,14 @@ SHOP_NT = (
     "\n".join(
         [f"<{EX}p{i}> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <{EX}Product> ." for i in range(1, 5)]
         + [f'<{EX}p{i}> <{EX}name> "{SECRETS[i - 1]}" .' for i in range(1, 5)]
-        + [
-            f'<{EX}p{i}> <{EX}price> "{10 * i}"^^<http://www.w3.org/2001/XMLSchema#integer> .'
-            for i in range(1, 5)
-        ]
+        + [f'<{EX}p{i}> <{EX}price> "{10 * i}"^^<http://www.w3.org/2001/XMLSchema#integer> .' for i in range(1, 5)]
     )
     + "\n"
 )
 REVIEWS_NT = (
     "\n".join(
         [f"<{EX}r{i}> <{EX}about> <{EX}p{i}> ." for i in range(1, 4)]
-        + [
-            f'<{EX}r{i}> <{EX}rating> "{i + 2}"^^<http://www.w3.org/2001/XMLSchema#integer> .'
-            for i in range(1, 4)
-        ]
+        + [f'<{EX}r{i}> <{EX}rating> "{i + 2}"^^<http://www.w3.org/2001/XMLSchema#integer> .' for i in range(1, 4)]
     )
     + "\n"
 )
@@ -108,9 +102,7 @@ class SlowEndpoint:
                     self.send_header("Content-Type", "text/plain")
                 else:
                     doc = (
-                        {"head": {}, "boolean": True}
-                        if is_ask
-                        else {"head": {"vars": []}, "results": {"bindings": []}}
+                        {"head": {}, "boolean": True} if is_ask else {"head": {"vars": []}, "results": {"bindings": []}}
                     )
                     body = json.dumps(doc).encode()
                     self.send_response(200)

@@ -9,9 +9,7 @@ from marketplace.money.services import wallet_balance
 
 from .conftest import EX, SECRETS, make_remote, set_price, wait_for_status
 
-REVIEWED = (
-    f"SELECT ?p ?name ?rating WHERE {{ ?p <{EX}name> ?name . ?r <{EX}about> ?p ; <{EX}rating> ?rating }}"
-)
+REVIEWED = f"SELECT ?p ?name ?rating WHERE {{ ?p <{EX}name> ?name . ?r <{EX}about> ?p ; <{EX}rating> ?rating }}"
 
 
 def test_ask_quote_buy_and_download_through_the_api_with_the_worker(worker, market, buyer, token_client):
@@ -71,10 +69,7 @@ def test_another_user_cannot_see_buy_or_download_a_query(market, buyer, make_use
 @pytest.mark.django_db
 def test_bad_asks_are_refused_with_400(market, token_client):
     assert token_client.post("/api/queries/", {"query": "SELEC nothing"}, format="json").status_code == 400
-    assert (
-        token_client.post("/api/queries/", {"query": REVIEWED, "budget": -1}, format="json").status_code
-        == 400
-    )
+    assert token_client.post("/api/queries/", {"query": REVIEWED, "budget": -1}, format="json").status_code == 400
     response = token_client.post("/api/queries/", {"query": REVIEWED, "strategy": "magic"}, format="json")
     assert response.status_code == 400
 

@@ -13,9 +13,7 @@ from .conftest import EX, SECRETS
 def test_ask_follow_buy_and_read_results_in_the_ui(market, buyer, client):
     client.force_login(buyer)
     query = f"SELECT ?p ?name WHERE {{ ?p <{EX}name> ?name }} ORDER BY ?name"
-    response = client.post(
-        reverse("market:jobs"), {"query": query, "strategy": "auto", "include": "acme-data"}
-    )
+    response = client.post(reverse("market:jobs"), {"query": query, "strategy": "auto", "include": "acme-data"})
     assert response.status_code == 302
     job = QueryJob.objects.get(buyer=buyer)
     page = client.get(response["Location"]).content.decode()
@@ -28,9 +26,7 @@ def test_ask_follow_buy_and_read_results_in_the_ui(market, buyer, client):
     assert not any(secret in page for secret in SECRETS)
     quote = job.quotes.get()
     bought = client.post(reverse("market:job-buy", kwargs={"pk": job.pk}), {"quote": quote.pk})
-    assert bought.status_code == 302 and bought["Location"] == reverse(
-        "market:receipt", kwargs={"pk": job.pk}
-    )
+    assert bought.status_code == 302 and bought["Location"] == reverse("market:receipt", kwargs={"pk": job.pk})
     receipt = client.get(bought["Location"]).content.decode()
     assert "Shop" in receipt and "per triple" in receipt
     results = client.get(reverse("market:results", kwargs={"pk": job.pk})).content.decode()

@@ -60,9 +60,7 @@ def test_price_model_api_put_by_publisher_and_refusals(market, buyer):
     stranger.force_authenticate(buyer)
     assert stranger.put(url, {"kind": "free"}, format="json").status_code == 403
     listed = APIClient().get("/api/price-models/").json()
-    assert {row["dataset"] for row in listed["results"]} == {
-        market[k].pk for k in ("shop", "reviews", "labels")
-    }
+    assert {row["dataset"] for row in listed["results"]} == {market[k].pk for k in ("shop", "reviews", "labels")}
 
 
 @pytest.mark.django_db
@@ -121,16 +119,11 @@ def test_a_subscriber_sees_a_pay_per_use_dataset_at_zero(market, buyer, make_use
 
 @pytest.mark.django_db
 def test_subscription_api(market, token_client):
-    set_price(
-        market["reviews"], "per_row", rate=Decimal("2"), subscription_price=20, subscription_period_days=7
-    )
+    set_price(market["reviews"], "per_row", rate=Decimal("2"), subscription_price=20, subscription_period_days=7)
     response = token_client.post("/api/subscriptions/", {"dataset": market["reviews"].pk}, format="json")
     assert response.status_code == 201, response.content
     assert token_client.get("/api/subscriptions/").json()[0]["active"] is True
-    assert (
-        token_client.post("/api/subscriptions/", {"dataset": market["shop"].pk}, format="json").status_code
-        == 400
-    )
+    assert token_client.post("/api/subscriptions/", {"dataset": market["shop"].pk}, format="json").status_code == 400
     assert Subscription.objects.count() == 1
 
 

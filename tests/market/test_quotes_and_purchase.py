@@ -14,9 +14,7 @@ from marketplace.money.services import platform_fee_for, wallet_balance
 from .conftest import EX, SECRETS, ask, set_price
 
 NAMES = f"SELECT ?p ?name WHERE {{ ?p a <{EX}Product> ; <{EX}name> ?name }}"
-REVIEWED = (
-    f"SELECT ?p ?name ?rating WHERE {{ ?p <{EX}name> ?name . ?r <{EX}about> ?p ; <{EX}rating> ?rating }}"
-)
+REVIEWED = f"SELECT ?p ?name ?rating WHERE {{ ?p <{EX}name> ?name . ?r <{EX}about> ?p ; <{EX}rating> ?rating }}"
 
 
 def earnings(org) -> int:
@@ -37,16 +35,10 @@ def test_quote_prices_each_provider_by_its_model(market, buyer):
     assert job.rows_available == 3 and quote.rows_in_quote == 3
     lines = lines_by_title(quote)
     # Reviews: 2 per row, 3 rows.
-    assert (
-        lines["Reviews"].price_kind == "per_row"
-        and lines["Reviews"].amount == 6
-        and lines["Reviews"].rows == 3
-    )
+    assert lines["Reviews"].price_kind == "per_row" and lines["Reviews"].amount == 6 and lines["Reviews"].rows == 3
     # Names of p1, p2 are also in the hosted Labels (access fee 7): the allocation takes the cheaper shop
     # triples (1 each): 3 name triples.
-    assert (
-        lines["Shop"].price_kind == "per_triple" and lines["Shop"].amount == 3 and lines["Shop"].triples == 3
-    )
+    assert lines["Shop"].price_kind == "per_triple" and lines["Shop"].amount == 3 and lines["Shop"].triples == 3
     assert "Labels" not in lines or lines["Labels"].amount == 0
     assert quote.subtotal == 9
     assert quote.fee == platform_fee_for(9) and quote.price == quote.subtotal + quote.fee
@@ -137,10 +129,7 @@ def test_bought_rows_download_in_every_format_through_the_api(market, buyer, tok
     names = sorted(b["name"]["value"] for b in doc["results"]["bindings"])
     assert names == sorted(SECRETS[:3])
     xml = token_client.get(url, {"format": "xml"})
-    assert (
-        xml["Content-Type"].startswith("application/sparql-results+xml")
-        and SECRETS[0].encode() in xml.content
-    )
+    assert xml["Content-Type"].startswith("application/sparql-results+xml") and SECRETS[0].encode() in xml.content
     rows = list(csv.reader(io.StringIO(token_client.get(url, {"format": "csv"}).content.decode())))
     assert rows[0] == ["p", "name", "rating"] and len(rows) == 4
     tsv = token_client.get(url, {"format": "tsv"}).content.decode().splitlines()

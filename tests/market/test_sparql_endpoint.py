@@ -17,7 +17,9 @@ from .conftest import EX, SECRETS
 
 COMUNICA_DIR = Path(__file__).parent / "comunica"
 NAMES = f"SELECT ?p ?name WHERE {{ ?p <{EX}name> ?name }}"
-VOID_DATASETS = "SELECT ?d ?title WHERE { ?d a <http://rdfs.org/ns/void#Dataset> ; <http://purl.org/dc/terms/title> ?title }"
+VOID_DATASETS = (
+    "SELECT ?d ?title WHERE { ?d a <http://rdfs.org/ns/void#Dataset> ; <http://purl.org/dc/terms/title> ?title }"
+)
 
 
 @pytest.mark.django_db
@@ -89,9 +91,7 @@ def test_data_endpoint_needs_a_token_and_buys_within_budget(market, buyer, token
         "/sparql/data", {"query": NAMES, "budget": "1000"}, HTTP_ACCEPT="application/sparql-results+json"
     )
     assert response.status_code == 200, response.content
-    assert sorted(b["name"]["value"] for b in json.loads(response.content)["results"]["bindings"]) == sorted(
-        SECRETS
-    )
+    assert sorted(b["name"]["value"] for b in json.loads(response.content)["results"]["bindings"]) == sorted(SECRETS)
     assert wallet_balance(user=buyer) == before - int(response["X-Price"])
     assert int(response["X-Price"]) > 0
     basic = base64.b64encode(f"carol:{token_client.token}".encode()).decode()

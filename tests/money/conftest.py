@@ -44,9 +44,7 @@ def localstripe(tmp_path_factory):
         if process.poll() is not None:
             pytest.fail(f"localstripe exited:\n{(tmp / 'localstripe.log').read_text()[-2000:]}")
         try:
-            return (
-                requests.get(f"{base}/v1/customers", auth=("sk_test_local", ""), timeout=1).status_code == 200
-            )
+            return requests.get(f"{base}/v1/customers", auth=("sk_test_local", ""), timeout=1).status_code == 200
         except requests.ConnectionError:
             return False
 

@@ -25,18 +25,11 @@ def assert_ledger_invariants() -> None:
         refunded = topup.refunds.exclude(status=Refund.Status.FAILED).aggregate(s=Sum("amount"))["s"] or 0
         assert refunded <= (topup.amount if topup.status == TopUp.Status.SUCCEEDED else 0)
         assert (topup.entry_id is not None) == (topup.status == TopUp.Status.SUCCEEDED)
-    fees = (
-        JournalLine.objects.filter(account__kind=Account.Kind.PLATFORM_FEES).aggregate(s=Sum("amount"))["s"]
-        or 0
-    )
+    fees = JournalLine.objects.filter(account__kind=Account.Kind.PLATFORM_FEES).aggregate(s=Sum("amount"))["s"] or 0
     assert fees >= 0
-    in_transit = (
-        JournalLine.objects.filter(account__kind=Account.Kind.PAYOUTS).aggregate(s=Sum("amount"))["s"] or 0
-    )
+    in_transit = JournalLine.objects.filter(account__kind=Account.Kind.PAYOUTS).aggregate(s=Sum("amount"))["s"] or 0
     requested = Payout.objects.filter(status=Payout.Status.REQUESTED).aggregate(s=Sum("amount"))["s"] or 0
     assert in_transit == requested
-    in_flight = (
-        JournalLine.objects.filter(account__kind=Account.Kind.REFUNDS).aggregate(s=Sum("amount"))["s"] or 0
-    )
+    in_flight = JournalLine.objects.filter(account__kind=Account.Kind.REFUNDS).aggregate(s=Sum("amount"))["s"] or 0
     pending = Refund.objects.filter(status=Refund.Status.PENDING).aggregate(s=Sum("amount"))["s"] or 0
     assert in_flight == pending

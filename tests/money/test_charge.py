@@ -143,9 +143,7 @@ def test_negative_amounts_are_refused(funded_buyer, publisher):
 def test_several_publishers_each_get_their_share(funded_buyer, publisher, make_user):
     from marketplace.accounts.services import organisation_apply, organisation_approve
 
-    other = organisation_approve(
-        organisation=organisation_apply(user=make_user("carol"), name="Other Data"), by=None
-    )
+    other = organisation_approve(organisation=organisation_apply(user=make_user("carol"), name="Other Data"), by=None)
     charge(
         buyer=funded_buyer,
         lines=[ChargeLine(publisher, 300, "a"), ChargeLine(other, 700, "b")],

@@ -60,9 +60,7 @@ def test_earnings_become_available_after_the_holding_period(sale, publisher, age
     assert (earnings.available, earnings.pending) == (4_000, 0)
 
 
-def test_payout_without_connect_waits_for_an_operator_to_settle_by_hand(
-    sale, publisher, make_user, age_sales
-):
+def test_payout_without_connect_waits_for_an_operator_to_settle_by_hand(sale, publisher, make_user, age_sales):
     age_sales(publisher, 8)
     payout = payout_request(organisation=publisher, amount=3_000, by=publisher.owner)
     assert payout.status == Payout.Status.REQUESTED

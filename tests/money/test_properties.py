@@ -41,9 +41,7 @@ def cast(make_user, publisher, settings):
     settings.STRIPE_SECRET_KEY = ""
     settings.MONEY_TEST_PAYMENTS = True
     settings.MONEY_EARNINGS_HOLD_DAYS = 0
-    other = organisation_approve(
-        organisation=organisation_apply(user=make_user("carol"), name="Other Data"), by=None
-    )
+    other = organisation_approve(organisation=organisation_apply(user=make_user("carol"), name="Other Data"), by=None)
     return {
         "buyers": [make_user("b0"), make_user("b1")],
         "publishers": [publisher, other],

@@ -41,9 +41,7 @@ def test_topup_end_to_end_credits_wallet_after_signed_webhook(
 
     assert browser_confirms(localstripe, body["payment_intent_id"]).status == "succeeded"
 
-    wait_until(
-        lambda: wallet_balance(user=buyer) == 2_500, timeout=20, message="the webhook to credit the wallet"
-    )
+    wait_until(lambda: wallet_balance(user=buyer) == 2_500, timeout=20, message="the webhook to credit the wallet")
     topup = TopUp.objects.get(pk=body["id"])
     assert topup.status == TopUp.Status.SUCCEEDED
     assert ProviderEvent.objects.filter(type="payment_intent.succeeded").count() == 1
@@ -70,9 +68,7 @@ def test_replayed_webhook_credits_once(stripe_settings, buyer, client):
     topup = topup_start(user=buyer, amount=4_200)
     payload = succeeded_event(event_id="evt_replay_1", intent_id=topup.payment_intent_id, amount=4_200)
     answers = [
-        client.post(
-            WEBHOOK, payload, content_type="application/json", HTTP_STRIPE_SIGNATURE=sign(payload)
-        ).content
+        client.post(WEBHOOK, payload, content_type="application/json", HTTP_STRIPE_SIGNATURE=sign(payload)).content
         for _ in range(10)
     ]
     assert answers == [b"ok"] + [b"duplicate"] * 9
@@ -93,9 +89,7 @@ def test_replayed_webhook_credits_once(stripe_settings, buyer, client):
 @pytest.mark.parametrize("tamper", ["payload", "secret", "missing", "stale"])
 def test_tampered_signature_gets_400_and_credits_nothing(stripe_settings, buyer, client, tamper):
     topup = topup_start(user=buyer, amount=3_000)
-    payload = succeeded_event(
-        event_id=f"evt_tamper_{tamper}", intent_id=topup.payment_intent_id, amount=3_000
-    )
+    payload = succeeded_event(event_id=f"evt_tamper_{tamper}", intent_id=topup.payment_intent_id, amount=3_000)
     header = sign(payload)
     if tamper == "payload":
         payload = payload.replace("3000", "300000")
@@ -115,9 +109,7 @@ def test_webhook_amount_mismatch_credits_nothing(stripe_settings, buyer, client)
     topup = topup_start(user=buyer, amount=3_000)
     payload = succeeded_event(event_id="evt_mismatch", intent_id=topup.payment_intent_id, amount=9_000)
     assert (
-        client.post(
-            WEBHOOK, payload, content_type="application/json", HTTP_STRIPE_SIGNATURE=sign(payload)
-        ).status_code
+        client.post(WEBHOOK, payload, content_type="application/json", HTTP_STRIPE_SIGNATURE=sign(payload)).status_code
         == 200
     )
     assert wallet_balance(user=buyer) == 0
@@ -151,15 +143,11 @@ def test_abandoned_topup_is_canceled_and_credits_nothing(stripe_settings, locals
     assert topups_reconcile(older_than=timedelta(0))["abandoned"] == 1
     assert TopUp.objects.get(pk=topup.pk).status == TopUp.Status.ABANDONED
     stripe.api_base = localstripe
-    assert (
-        stripe.PaymentIntent.retrieve(topup.payment_intent_id, api_key="sk_test_local").status == "canceled"
-    )
+    assert stripe.PaymentIntent.retrieve(topup.payment_intent_id, api_key="sk_test_local").status == "canceled"
     assert wallet_balance(user=buyer) == 0
 
 
-def test_card_refund_goes_through_stripe_and_never_exceeds_the_payment(
-    stripe_settings, localstripe, buyer, make_user
-):
+def test_card_refund_goes_through_stripe_and_never_exceeds_the_payment(stripe_settings, localstripe, buyer, make_user):
     topup = topup_start(user=buyer, amount=5_000)
     browser_confirms(localstripe, topup.payment_intent_id)
     topups_reconcile(older_than=timedelta(0))

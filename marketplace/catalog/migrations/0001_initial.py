@@ -7,113 +7,189 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
+        ("accounts", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Tag',
+            name="Tag",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=64, unique=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=64, unique=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Dataset',
+            name="Dataset",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=200)),
-                ('slug', models.SlugField(max_length=200)),
-                ('description', models.TextField(blank=True)),
-                ('licence', models.CharField(choices=[('CC-BY-4.0', 'CC BY 4.0'), ('CC-BY-SA-4.0', 'CC BY-SA 4.0'), ('CC0-1.0', 'CC0 1.0'), ('ODbL-1.0', 'ODbL 1.0'), ('proprietary', 'Proprietary (marketplace terms)')], default='proprietary', max_length=32)),
-                ('kind', models.CharField(choices=[('hosted', 'Hosted in the marketplace'), ('remote', "Publisher's own SPARQL endpoint")], max_length=16)),
-                ('status', models.CharField(choices=[('pending', 'Waiting for review'), ('approved', 'Approved'), ('rejected', 'Rejected')], db_index=True, default='pending', max_length=16)),
-                ('store_version', models.CharField(blank=True, max_length=64)),
-                ('endpoint_url', models.URLField(blank=True, max_length=500)),
-                ('endpoint_username', models.CharField(blank=True, max_length=200)),
-                ('endpoint_password', models.CharField(blank=True, max_length=200)),
-                ('healthy', models.BooleanField(null=True)),
-                ('health_checked_at', models.DateTimeField(blank=True, null=True)),
-                ('health_message', models.CharField(blank=True, max_length=500)),
-                ('health_latency_ms', models.PositiveIntegerField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('publisher', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='datasets', to='accounts.organisation')),
-                ('tags', models.ManyToManyField(blank=True, related_name='datasets', to='catalog.tag')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("title", models.CharField(max_length=200)),
+                ("slug", models.SlugField(max_length=200)),
+                ("description", models.TextField(blank=True)),
+                (
+                    "licence",
+                    models.CharField(
+                        choices=[
+                            ("CC-BY-4.0", "CC BY 4.0"),
+                            ("CC-BY-SA-4.0", "CC BY-SA 4.0"),
+                            ("CC0-1.0", "CC0 1.0"),
+                            ("ODbL-1.0", "ODbL 1.0"),
+                            ("proprietary", "Proprietary (marketplace terms)"),
+                        ],
+                        default="proprietary",
+                        max_length=32,
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("hosted", "Hosted in the marketplace"),
+                            ("remote", "Publisher's own SPARQL endpoint"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("pending", "Waiting for review"), ("approved", "Approved"), ("rejected", "Rejected")],
+                        db_index=True,
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("store_version", models.CharField(blank=True, max_length=64)),
+                ("endpoint_url", models.URLField(blank=True, max_length=500)),
+                ("endpoint_username", models.CharField(blank=True, max_length=200)),
+                ("endpoint_password", models.CharField(blank=True, max_length=200)),
+                ("healthy", models.BooleanField(null=True)),
+                ("health_checked_at", models.DateTimeField(blank=True, null=True)),
+                ("health_message", models.CharField(blank=True, max_length=500)),
+                ("health_latency_ms", models.PositiveIntegerField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "publisher",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="datasets", to="accounts.organisation"
+                    ),
+                ),
+                ("tags", models.ManyToManyField(blank=True, related_name="datasets", to="catalog.tag")),
             ],
             options={
-                'ordering': ['title'],
+                "ordering": ["title"],
             },
         ),
         migrations.CreateModel(
-            name='ClassCount',
+            name="ClassCount",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('iri', models.CharField(db_index=True, max_length=1000)),
-                ('instances', models.BigIntegerField()),
-                ('dataset', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='classes', to='catalog.dataset')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("iri", models.CharField(db_index=True, max_length=1000)),
+                ("instances", models.BigIntegerField()),
+                (
+                    "dataset",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="classes", to="catalog.dataset"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-instances', 'iri'],
+                "ordering": ["-instances", "iri"],
             },
         ),
         migrations.CreateModel(
-            name='DatasetSummary',
+            name="DatasetSummary",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('triples', models.BigIntegerField(default=0)),
-                ('distinct_subjects', models.BigIntegerField(default=0)),
-                ('distinct_objects', models.BigIntegerField(default=0)),
-                ('computed_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('dataset', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='summary', to='catalog.dataset')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("triples", models.BigIntegerField(default=0)),
+                ("distinct_subjects", models.BigIntegerField(default=0)),
+                ("distinct_objects", models.BigIntegerField(default=0)),
+                ("computed_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "dataset",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="summary", to="catalog.dataset"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='IngestJob',
+            name="IngestJob",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('original_name', models.CharField(max_length=255)),
-                ('format', models.CharField(max_length=32)),
-                ('compression', models.CharField(blank=True, max_length=8)),
-                ('upload_path', models.CharField(blank=True, max_length=500)),
-                ('size_bytes', models.BigIntegerField(default=0)),
-                ('bytes_done', models.BigIntegerField(default=0)),
-                ('triples_loaded', models.BigIntegerField(default=0)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Loading'), ('summarising', 'Computing the summary'), ('succeeded', 'Done'), ('failed', 'Failed')], db_index=True, default='queued', max_length=16)),
-                ('error', models.TextField(blank=True)),
-                ('error_line', models.PositiveIntegerField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('dataset', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='ingest_jobs', to='catalog.dataset')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("original_name", models.CharField(max_length=255)),
+                ("format", models.CharField(max_length=32)),
+                ("compression", models.CharField(blank=True, max_length=8)),
+                ("upload_path", models.CharField(blank=True, max_length=500)),
+                ("size_bytes", models.BigIntegerField(default=0)),
+                ("bytes_done", models.BigIntegerField(default=0)),
+                ("triples_loaded", models.BigIntegerField(default=0)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Loading"),
+                            ("summarising", "Computing the summary"),
+                            ("succeeded", "Done"),
+                            ("failed", "Failed"),
+                        ],
+                        db_index=True,
+                        default="queued",
+                        max_length=16,
+                    ),
+                ),
+                ("error", models.TextField(blank=True)),
+                ("error_line", models.PositiveIntegerField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "dataset",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="ingest_jobs", to="catalog.dataset"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='PredicateCount',
+            name="PredicateCount",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('iri', models.CharField(db_index=True, max_length=1000)),
-                ('triples', models.BigIntegerField()),
-                ('dataset', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='predicates', to='catalog.dataset')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("iri", models.CharField(db_index=True, max_length=1000)),
+                ("triples", models.BigIntegerField()),
+                (
+                    "dataset",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="predicates", to="catalog.dataset"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-triples', 'iri'],
+                "ordering": ["-triples", "iri"],
             },
         ),
         migrations.AddConstraint(
-            model_name='dataset',
-            constraint=models.UniqueConstraint(fields=('publisher', 'slug'), name='dataset_slug_per_publisher'),
+            model_name="dataset",
+            constraint=models.UniqueConstraint(fields=("publisher", "slug"), name="dataset_slug_per_publisher"),
         ),
     ]

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('catalog', '0001_initial'),
+        ("catalog", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='datasetsummary',
-            name='engine',
+            model_name="datasetsummary",
+            name="engine",
             field=models.JSONField(blank=True, default=dict),
         ),
     ]

@@ -9,185 +9,472 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
+        ("accounts", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ProviderEvent',
+            name="ProviderEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('event_id', models.CharField(max_length=100, unique=True)),
-                ('type', models.CharField(max_length=100)),
-                ('received_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("event_id", models.CharField(max_length=100, unique=True)),
+                ("type", models.CharField(max_length=100)),
+                ("received_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
         ),
         migrations.CreateModel(
-            name='Account',
+            name="Account",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('wallet', 'Buyer wallet'), ('earnings', 'Publisher earnings'), ('platform_fees', 'Platform fees'), ('clearing', 'Payment provider clearing'), ('refunds', 'Card refunds in flight'), ('payouts', 'Payouts in transit')], max_length=16)),
-                ('cached_balance', models.BigIntegerField(default=0, help_text='Maintained for wallets only.')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('organisation', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='money_accounts', to='accounts.organisation')),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='money_accounts', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("wallet", "Buyer wallet"),
+                            ("earnings", "Publisher earnings"),
+                            ("platform_fees", "Platform fees"),
+                            ("clearing", "Payment provider clearing"),
+                            ("refunds", "Card refunds in flight"),
+                            ("payouts", "Payouts in transit"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("cached_balance", models.BigIntegerField(default=0, help_text="Maintained for wallets only.")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="money_accounts",
+                        to="accounts.organisation",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="money_accounts",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='FeeRate',
+            name="FeeRate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('percent', models.DecimalField(decimal_places=3, max_digits=6, validators=[django.core.validators.MinValueValidator(Decimal('0')), django.core.validators.MaxValueValidator(Decimal('100'))])),
-                ('set_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('set_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "percent",
+                    models.DecimalField(
+                        decimal_places=3,
+                        max_digits=6,
+                        validators=[
+                            django.core.validators.MinValueValidator(Decimal("0")),
+                            django.core.validators.MaxValueValidator(Decimal("100")),
+                        ],
+                    ),
+                ),
+                ("set_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "set_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-set_at', '-pk'],
+                "ordering": ["-set_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='JournalEntry',
+            name="JournalEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('topup', 'Top-up'), ('purchase', 'Purchase'), ('purchase_refund', 'Refund of a purchase to the wallet'), ('card_refund', 'Refund of card money (requested)'), ('card_refund_settled', 'Refund of card money (sent)'), ('card_refund_failed', 'Refund of card money (failed, reversed)'), ('payout', 'Payout requested'), ('payout_settled', 'Payout sent'), ('payout_failed', 'Payout failed (reversed)')], max_length=32)),
-                ('description', models.CharField(blank=True, max_length=300)),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('reverses', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='reversals', to='money.journalentry')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("topup", "Top-up"),
+                            ("purchase", "Purchase"),
+                            ("purchase_refund", "Refund of a purchase to the wallet"),
+                            ("card_refund", "Refund of card money (requested)"),
+                            ("card_refund_settled", "Refund of card money (sent)"),
+                            ("card_refund_failed", "Refund of card money (failed, reversed)"),
+                            ("payout", "Payout requested"),
+                            ("payout_settled", "Payout sent"),
+                            ("payout_failed", "Payout failed (reversed)"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                ("description", models.CharField(blank=True, max_length=300)),
+                ("created_at", models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "reverses",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="reversals",
+                        to="money.journalentry",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'journal entries',
-                'ordering': ['-created_at', '-pk'],
+                "verbose_name_plural": "journal entries",
+                "ordering": ["-created_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='JournalLine',
+            name="JournalLine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('amount', models.BigIntegerField(help_text="Signed, in minor units: positive raises the account's balance.")),
-                ('description', models.CharField(blank=True, max_length=300)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='lines', to='money.account')),
-                ('entry', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='lines', to='money.journalentry')),
-                ('reverses', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='reversals', to='money.journalline')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "amount",
+                    models.BigIntegerField(help_text="Signed, in minor units: positive raises the account's balance."),
+                ),
+                ("description", models.CharField(blank=True, max_length=300)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="lines", to="money.account"
+                    ),
+                ),
+                (
+                    "entry",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="lines", to="money.journalentry"
+                    ),
+                ),
+                (
+                    "reverses",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="reversals",
+                        to="money.journalline",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['pk'],
+                "ordering": ["pk"],
             },
         ),
         migrations.CreateModel(
-            name='Payout',
+            name="Payout",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('amount', models.BigIntegerField()),
-                ('status', models.CharField(choices=[('requested', 'Requested'), ('paid', 'Paid'), ('failed', 'Failed (returned to earnings)')], db_index=True, default='requested', max_length=16)),
-                ('method', models.CharField(blank=True, choices=[('connect', 'Stripe Connect transfer'), ('manual', 'Settled by hand by an operator')], max_length=8)),
-                ('transfer_id', models.CharField(blank=True, max_length=100)),
-                ('note', models.CharField(blank=True, max_length=300)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('settled_at', models.DateTimeField(blank=True, null=True)),
-                ('entry', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='payout', to='money.journalentry')),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='payouts', to='accounts.organisation')),
-                ('requested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('settle_entry', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='payout_settled', to='money.journalentry')),
-                ('settled_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("amount", models.BigIntegerField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("requested", "Requested"),
+                            ("paid", "Paid"),
+                            ("failed", "Failed (returned to earnings)"),
+                        ],
+                        db_index=True,
+                        default="requested",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "method",
+                    models.CharField(
+                        blank=True,
+                        choices=[("connect", "Stripe Connect transfer"), ("manual", "Settled by hand by an operator")],
+                        max_length=8,
+                    ),
+                ),
+                ("transfer_id", models.CharField(blank=True, max_length=100)),
+                ("note", models.CharField(blank=True, max_length=300)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("settled_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "entry",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="payout", to="money.journalentry"
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="payouts", to="accounts.organisation"
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "settle_entry",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="payout_settled",
+                        to="money.journalentry",
+                    ),
+                ),
+                (
+                    "settled_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-pk'],
+                "ordering": ["-created_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='PayoutDestination',
+            name="PayoutDestination",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('stripe_account_id', models.CharField(max_length=100)),
-                ('organisation', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='payout_destination', to='accounts.organisation')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("stripe_account_id", models.CharField(max_length=100)),
+                (
+                    "organisation",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="payout_destination",
+                        to="accounts.organisation",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Purchase',
+            name="Purchase",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('idempotency_key', models.CharField(max_length=200)),
-                ('fingerprint', models.CharField(help_text='Hash of the charged amounts, to detect key reuse.', max_length=64)),
-                ('description', models.CharField(blank=True, max_length=300)),
-                ('total', models.BigIntegerField()),
-                ('fee', models.BigIntegerField()),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('buyer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='purchases', to=settings.AUTH_USER_MODEL)),
-                ('entry', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='purchase', to='money.journalentry')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("idempotency_key", models.CharField(max_length=200)),
+                (
+                    "fingerprint",
+                    models.CharField(help_text="Hash of the charged amounts, to detect key reuse.", max_length=64),
+                ),
+                ("description", models.CharField(blank=True, max_length=300)),
+                ("total", models.BigIntegerField()),
+                ("fee", models.BigIntegerField()),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "buyer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="purchases",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "entry",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="purchase", to="money.journalentry"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-pk'],
+                "ordering": ["-created_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='TopUp',
+            name="TopUp",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('amount', models.BigIntegerField()),
-                ('currency', models.CharField(max_length=3)),
-                ('provider', models.CharField(choices=[('stripe', 'Stripe'), ('test', 'Test payment (no money moved)')], max_length=8)),
-                ('status', models.CharField(choices=[('pending', 'Waiting for payment'), ('succeeded', 'Paid'), ('failed', 'Failed'), ('abandoned', 'Abandoned')], db_index=True, default='pending', max_length=16)),
-                ('payment_intent_id', models.CharField(blank=True, max_length=100, null=True, unique=True)),
-                ('client_secret', models.CharField(blank=True, max_length=200)),
-                ('failure_message', models.CharField(blank=True, max_length=300)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('completed_at', models.DateTimeField(blank=True, null=True)),
-                ('entry', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='topup', to='money.journalentry')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='topups', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("amount", models.BigIntegerField()),
+                ("currency", models.CharField(max_length=3)),
+                (
+                    "provider",
+                    models.CharField(
+                        choices=[("stripe", "Stripe"), ("test", "Test payment (no money moved)")], max_length=8
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Waiting for payment"),
+                            ("succeeded", "Paid"),
+                            ("failed", "Failed"),
+                            ("abandoned", "Abandoned"),
+                        ],
+                        db_index=True,
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("payment_intent_id", models.CharField(blank=True, max_length=100, null=True, unique=True)),
+                ("client_secret", models.CharField(blank=True, max_length=200)),
+                ("failure_message", models.CharField(blank=True, max_length=300)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("completed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "entry",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="topup",
+                        to="money.journalentry",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="topups", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-pk'],
+                "ordering": ["-created_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='Refund',
+            name="Refund",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('wallet', 'Purchase refunded to the wallet'), ('card', 'Top-up refunded to the card')], max_length=8)),
-                ('amount', models.BigIntegerField()),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('succeeded', 'Refunded'), ('failed', 'Failed (reversed)')], default='pending', max_length=16)),
-                ('reason', models.CharField(blank=True, max_length=300)),
-                ('provider_refund_id', models.CharField(blank=True, max_length=100)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('entry', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='refund', to='money.journalentry')),
-                ('purchase', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='refunds', to='money.purchase')),
-                ('settle_entry', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='refund_settled', to='money.journalentry')),
-                ('topup', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='refunds', to='money.topup')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("wallet", "Purchase refunded to the wallet"),
+                            ("card", "Top-up refunded to the card"),
+                        ],
+                        max_length=8,
+                    ),
+                ),
+                ("amount", models.BigIntegerField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("pending", "Pending"), ("succeeded", "Refunded"), ("failed", "Failed (reversed)")],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("reason", models.CharField(blank=True, max_length=300)),
+                ("provider_refund_id", models.CharField(blank=True, max_length=100)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "entry",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="refund", to="money.journalentry"
+                    ),
+                ),
+                (
+                    "purchase",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="refunds",
+                        to="money.purchase",
+                    ),
+                ),
+                (
+                    "settle_entry",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="refund_settled",
+                        to="money.journalentry",
+                    ),
+                ),
+                (
+                    "topup",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="refunds",
+                        to="money.topup",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-pk'],
+                "ordering": ["-created_at", "-pk"],
             },
         ),
         migrations.AddConstraint(
-            model_name='account',
-            constraint=models.UniqueConstraint(condition=models.Q(('user__isnull', False)), fields=('kind', 'user'), name='money_one_wallet_per_user'),
+            model_name="account",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("user__isnull", False)), fields=("kind", "user"), name="money_one_wallet_per_user"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='account',
-            constraint=models.UniqueConstraint(condition=models.Q(('organisation__isnull', False)), fields=('kind', 'organisation'), name='money_one_earnings_per_org'),
+            model_name="account",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("organisation__isnull", False)),
+                fields=("kind", "organisation"),
+                name="money_one_earnings_per_org",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='account',
-            constraint=models.UniqueConstraint(condition=models.Q(('organisation__isnull', True), ('user__isnull', True)), fields=('kind',), name='money_one_system_account'),
+            model_name="account",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("organisation__isnull", True), ("user__isnull", True)),
+                fields=("kind",),
+                name="money_one_system_account",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='account',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('kind', 'wallet'), _negated=True), ('cached_balance__gte', 0), _connector='OR'), name='money_wallet_never_negative'),
+            model_name="account",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("kind", "wallet"), _negated=True), ("cached_balance__gte", 0), _connector="OR"
+                ),
+                name="money_wallet_never_negative",
+            ),
         ),
         migrations.AddIndex(
-            model_name='journalline',
-            index=models.Index(fields=['account', 'created_at'], name='money_line_account_time'),
+            model_name="journalline",
+            index=models.Index(fields=["account", "created_at"], name="money_line_account_time"),
         ),
         migrations.AddConstraint(
-            model_name='purchase',
-            constraint=models.UniqueConstraint(fields=('buyer', 'idempotency_key'), name='money_purchase_idempotency'),
+            model_name="purchase",
+            constraint=models.UniqueConstraint(fields=("buyer", "idempotency_key"), name="money_purchase_idempotency"),
         ),
     ]
