@@ -249,6 +249,8 @@ CELERY_BEAT_SCHEDULE["money-reconcile-topups"] = {"task": "marketplace.money.tas
 MARKET_QUOTE_TTL_SECONDS = env_int("MARKET_QUOTE_TTL_SECONDS", 900)
 MARKET_QUOTES_PER_HOUR = env_int("MARKET_QUOTES_PER_HOUR", 240)
 MARKET_ALLOCATION_TIME_LIMIT = float(os.environ.get("MARKET_ALLOCATION_TIME_LIMIT", "10"))
+# /sparql/data answers within the request: a query running longer is stopped (the API runs it in the background)
+MARKET_SPARQL_TIME_LIMIT = float(os.environ.get("MARKET_SPARQL_TIME_LIMIT", "60"))
 
 # Model hub (modelhub)
 MODELHUB_UPLOAD_MAX_BYTES = env_int("MODELHUB_UPLOAD_MAX_BYTES", 4 * 1024**3)

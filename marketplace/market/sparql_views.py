@@ -7,6 +7,7 @@ import base64
 import binascii
 
 import pyoxigraph as ox
+from django.conf import settings
 from django.contrib.auth import authenticate
 from django.http import HttpResponse, HttpResponseRedirect, JsonResponse, QueryDict
 from django.urls import reverse
@@ -23,7 +24,7 @@ from .models import QueryJob
 from .selectors import latest_quote
 from .services import delivery
 from .services.purchases import quote_purchase
-from .services.queries import job_create, job_run
+from .services.queries import TIMED_OUT, job_create, job_run
 
 OX_RESULTS = {
     "json": ox.QueryResultsFormat.JSON,
@@ -187,8 +188,10 @@ def data_endpoint(request):
     key = protocol.negotiate(request, graph=graph)
     if key is None:
         return _not_acceptable(graph)
-    job = job_run(job_id=job.pk)
+    job = job_run(job_id=job.pk, time_limit=settings.MARKET_SPARQL_TIME_LIMIT)
     if job.status != QueryJob.Status.QUOTED:
+        if job.error.startswith(TIMED_OUT):
+            return _error(504, job.error)
         return _error(502 if "provider" in job.error else 400, job.error or "The query could not be answered.")
     quote = latest_quote(job=job)
     if not quote.complete:

@@ -1,5 +1,6 @@
 """Pages of the query market: ask, follow, quote, buy, results, receipt, price models, subscriptions."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -267,5 +268,6 @@ def sparql_help(request):
         {
             "catalog_url": request.build_absolute_uri("/sparql"),
             "data_url": request.build_absolute_uri("/sparql/data"),
+            "time_limit": f"{settings.MARKET_SPARQL_TIME_LIMIT:g}",
         },
     )

@@ -145,3 +145,28 @@ def test_a_slow_query_is_cancelled_in_process(publishers, buyer, slow_endpoint):
     job = QueryJob.objects.get(pk=job.pk)
     assert job.status == QueryJob.Status.CANCELLED and job.quotes.count() == 0
     assert list(job.datasets.all()) == [slow]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_data_endpoint_stops_a_query_past_its_time_limit(publishers, buyer, token_client, slow_endpoint, settings):
+    import time
+
+    slow = make_remote(publishers["acme-data"], "Slow", slow_endpoint.url)
+    set_price(slow, "free")
+    settings.MARKET_SPARQL_TIME_LIMIT = 0.5
+    started = time.monotonic()
+    response = token_client.get("/sparql/data", {"query": SLOW}, HTTP_ACCEPT="application/sparql-results+json")
+    elapsed = time.monotonic() - started
+    assert response.status_code == 504, response.content
+    assert b"ran longer than this endpoint allows" in response.content
+    # the engine stops at its next request: one slow request (1.5 s) may still finish, not the whole query
+    assert elapsed < 4.0
+    job = QueryJob.objects.filter(buyer=buyer).latest("created_at")
+    assert job.status == QueryJob.Status.FAILED and job.error.startswith(queries.TIMED_OUT)
+
+
+def test_a_job_without_a_time_limit_is_not_stopped(publishers, buyer, slow_endpoint, db):
+    slow = make_remote(publishers["acme-data"], "Slow", slow_endpoint.url)
+    set_price(slow, "free")
+    job = job_run(job_id=job_create(buyer=buyer, query=SLOW, run=False).pk)
+    assert job.status == QueryJob.Status.QUOTED

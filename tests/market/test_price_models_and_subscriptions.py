@@ -132,7 +132,8 @@ def test_pages_answer_and_refuse_bad_input_without_errors(market, buyer, client)
     client.force_login(buyer)
     assert client.get(reverse("market:jobs")).status_code == 200
     assert client.get(reverse("market:offers")).status_code == 200
-    assert client.get(reverse("market:sparql-help")).status_code == 200
+    help_page = client.get(reverse("market:sparql-help"))
+    assert help_page.status_code == 200 and b"at most 60 seconds" in help_page.content
     bad = client.post(reverse("market:jobs"), {"query": "SELECT WHERE", "strategy": "auto"})
     assert bad.status_code == 200 and b"does not parse" in bad.content
     bad = client.post(reverse("market:jobs"), {"query": NAMES, "budget": "-3", "strategy": "auto"})

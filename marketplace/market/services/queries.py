@@ -30,6 +30,7 @@ from . import sources as market_sources
 logger = logging.getLogger(__name__)
 MAX_QUERY_CHARS = 100_000
 PROGRESS_INTERVAL = 0.3
+TIMED_OUT = "The query ran longer than this endpoint allows; ask it through the API, which runs it in the background"
 WATCH_AFTER = 0.2  # seconds before a query gets its progress and cancel watcher
 _HELD_FIELDS = ["variables", "rows_available", "answer", "provenance", "federation_seconds"]
 
@@ -254,8 +255,9 @@ def _derivations(result, patterns_have_paths: bool) -> list[list[dict[str, list[
     return []  # ASK is priced without looking at the data (see quotes.ask_derivation)
 
 
-def job_run(*, job_id) -> QueryJob:
-    """Run the federated query of a queued job, hold its answer and provenance, and quote it."""
+def job_run(*, job_id, time_limit: float | None = None) -> QueryJob:
+    """Run the federated query of a queued job, hold its answer and provenance, and quote it. With
+    ``time_limit`` (seconds) the federation is stopped past it and the job fails with TIMED_OUT."""
     from .quotes import ask_derivation, quote_in_transaction
 
     job, claimed = _claim(job_id)
@@ -266,6 +268,12 @@ def job_run(*, job_id) -> QueryJob:
     job.notes = selection.notes + notes
     federation = Federation(engine_sources, market_sources.build_summaries(selection.datasets))
     watcher = _Watcher(job.pk, federation)
+    expired = threading.Event()
+    timer = None
+    if time_limit:
+        timer = threading.Timer(time_limit, lambda: (expired.set(), federation.cancel()))
+        timer.daemon = True
+        timer.start()
     started = time.perf_counter()
 
     def finish(status: str, error: str) -> QueryJob:
@@ -275,6 +283,8 @@ def job_run(*, job_id) -> QueryJob:
         parsed = parse_cached(job.query)  # the worker's one parse: planning and pricing share it
         result = federation.query(job.query, provenance=True, partial=True, progress=watcher.update, parsed=parsed)
     except QueryCancelled:
+        if expired.is_set():
+            return finish(QueryJob.Status.FAILED, f"{TIMED_OUT} ({time_limit:g} s).")
         return finish(QueryJob.Status.CANCELLED, "Cancelled by the buyer.")
     except QuerySyntaxError as exc:
         return finish(QueryJob.Status.FAILED, f"The query does not parse: {exc.message}")
@@ -288,6 +298,8 @@ def job_run(*, job_id) -> QueryJob:
         return finish(QueryJob.Status.FAILED, "The query could not be run (internal error).")
     finally:
         watcher.close()
+        if timer is not None:
+            timer.cancel()
     job.federation_seconds = time.perf_counter() - started
     titles = {str(d.pk): d.title for d in selection.datasets}
     for name in sorted(result.failed_sources):
