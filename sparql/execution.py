@@ -168,15 +168,7 @@ class Fetcher(PathFetching):
                 self._fetch_exists(expr, None)
             return None
         if name == "Filter":
-            pushed = list(filters)
-            for part in conjuncts(node.expr):
-                if exists_in(part):
-                    continue
-                try:
-                    pushed.append(PushedFilter(expr_to_sparql(part), frozenset(expr_vars(part))))
-                except NotShippable:
-                    pass
-            sols = self.fetch(node.p, seed, pushed)
+            sols = self.fetch(node.p, seed, [*filters, *_shippable(node.expr)])
             self._fetch_exists(node.expr, sols)
             return sols
         if name == "Extend":
@@ -189,13 +181,9 @@ class Fetcher(PathFetching):
                 first, second = second, first
             if _shares_no_variable(first, second):
                 # neither side bounds the other: fetch both at once, each bounded by the outer seed
-                sides: list[list | None] = [None, None]
-
-                def side(i: int, part: object) -> None:
-                    sides[i] = self.fetch(part, seed, filters)
-
-                self._side_by_side([functools.partial(side, 0, first), functools.partial(side, 1, second)])
-                left, right = sides
+                left, right = self._side_by_side(
+                    [functools.partial(self.fetch, part, seed, filters) for part in (first, second)]
+                )
             else:
                 left = self.fetch(first, seed, filters)
                 right = self.fetch(second, left if left is not None else seed, filters)
@@ -225,13 +213,9 @@ class Fetcher(PathFetching):
             self.fetch(node.p2, left, [])
             return left
         if name == "Union":
-            branches: list[list | None] = [None, None]
-
-            def branch(i: int, part: object) -> None:
-                branches[i] = self.fetch(part, seed, filters)
-
-            self._side_by_side([functools.partial(branch, 0, node.p1), functools.partial(branch, 1, node.p2)])
-            a, b = branches
+            a, b = self._side_by_side(
+                [functools.partial(self.fetch, part, seed, filters) for part in (node.p1, node.p2)]
+            )
             return a + b if a is not None and b is not None else None
         if name == "BGP":
             return self.fetch_bgp(node.triples, seed, filters)
@@ -250,30 +234,21 @@ class Fetcher(PathFetching):
         return None
 
     def _fetch_optional(self, node: CompValue, left: list[Solution] | None) -> None:
-        right_filters = []
-        for part in conjuncts(node.get("expr")) if node.get("expr") is not None else []:
-            if exists_in(part):
-                continue
-            try:
-                right_filters.append(PushedFilter(expr_to_sparql(part), frozenset(expr_vars(part))))
-            except NotShippable:
-                pass
         # The optional side is bounded by the left side only: an outer seed would change which
         # left rows keep their optional values.
-        self.fetch(node.p2, left, right_filters)
+        self.fetch(node.p2, left, _shippable(node.get("expr")))
         if node.get("expr") is not None:
             self._fetch_exists(node.expr, left)
 
-    def _side_by_side(self, steps: list[Callable[[], object]]) -> None:
-        """Run independent fetch steps at once. Their own requests go to the shared pool, so the steps
-        get threads of their own (a step waiting on the pool must not hold one of its workers)."""
+    def _side_by_side(self, steps: list[Callable[[], object]]) -> list:
+        """Run independent fetch steps at once; their results in order. Their own requests go to the shared
+        pool, so the steps get threads of their own (a step waiting on the pool must not hold one of its
+        workers)."""
         if len(steps) <= 1:
-            for step in steps:
-                step()
-            return
+            return [step() for step in steps]
         with ThreadPoolExecutor(len(steps)) as runner:
-            for future in [runner.submit(step) for step in steps]:
-                future.result()
+            futures = [runner.submit(step) for step in steps]
+            return [future.result() for future in futures]
 
     def _fetch_exists(self, expr: object, sols: list[Solution] | None) -> None:
         if expr is None:
@@ -311,25 +286,23 @@ class Fetcher(PathFetching):
             units = self._merge_small_exclusive(make_units(plain, relevant, self.summaries), bound)
             if optionals and attached is not None:
                 attached |= self._attach_optionals(units, relevant, optionals)
-            parts = _connected(units)
-            if len(parts) == 1:
-                sols = self._join_units(
-                    order_units(units, bound, self.summaries, [f.vars for f in filters], self._estimate), sols, filters
-                )
-            else:
-                # Parts sharing no variable do not bound each other: fetch them at once, then combine.
-                answers: list[list[Solution]] = [[] for _ in parts]
-
-                def run_part(i: int) -> None:
-                    todo = order_units(parts[i], bound, self.summaries, [f.vars for f in filters], self._estimate)
-                    answers[i] = self._join_units(todo, sols, filters)
-
-                self._side_by_side([functools.partial(run_part, i) for i in range(len(parts))])
-                combined = answers[0]
-                for answer in answers[1:]:
-                    common = sorted({v for s in combined for v in s} & {v for s in answer for v in s})
-                    combined = _join(combined, answer, common)
-                sols = combined
+            # Parts sharing no variable do not bound each other: fetched at once, then combined.
+            filter_vars = [f.vars for f in filters]
+            answers = self._side_by_side(
+                [
+                    functools.partial(
+                        self._join_units,
+                        order_units(part, bound, self.summaries, filter_vars, self._estimate),
+                        sols,
+                        filters,
+                    )
+                    for part in _connected(units)
+                ]
+            )
+            sols = answers[0]
+            for answer in answers[1:]:
+                common = sorted({v for s in sols for v in s} & {v for s in answer for v in s})
+                sols = _join(sols, answer, common)
             if not sols:
                 return []
         for pp in paths:
@@ -664,6 +637,19 @@ class Fetcher(PathFetching):
             if count is not None and count <= sum(len(b) for b in per_source[source]):
                 whole.add(source)
         return whole
+
+
+def _shippable(expr: object) -> list[PushedFilter]:
+    """The conjuncts of a filter that sources can evaluate (no EXISTS, nothing local to the engine)."""
+    out = []
+    for part in conjuncts(expr) if expr is not None else []:
+        if exists_in(part):
+            continue
+        try:
+            out.append(PushedFilter(expr_to_sparql(part), frozenset(expr_vars(part))))
+        except NotShippable:
+            pass
+    return out
 
 
 def _plain_optional(node: CompValue) -> bool:

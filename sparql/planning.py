@@ -14,7 +14,7 @@ from rdflib.paths import InvPath, Path, SequencePath
 
 from .algebra import ParsedQuery, exists_graph, pattern_text
 from .members import ANY_PREDICATE, member_key
-from .summaries import iri_allowed, iri_possible, members_of
+from .summaries import authorities_at, iri_allowed, iri_possible, members_of
 from .terms import Term, node_to_sparql, to_ox, var_name
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
@@ -397,9 +397,8 @@ def _overlapping(first: Mapping[str, set[str]], second: Mapping[str, set[str]]):
 def namespaces(summaries: Mapping[str, Mapping] | None, source: str, predicate: str, position: str) -> list | None:
     """The IRI namespaces a source's summary lists for a predicate at "s" or "o"; None when unknown."""
     summary = (summaries or {}).get(source)
-    authorities = summary.get("authorities") if isinstance(summary, Mapping) else None
-    by_predicate = authorities.get(position) if isinstance(authorities, Mapping) else None
-    if not isinstance(by_predicate, Mapping):
+    by_predicate = authorities_at(summary, position)
+    if by_predicate is None:
         return None
     if predicate not in by_predicate:
         # a predicate the source does not have at all contributes nothing

@@ -38,21 +38,19 @@ def _cap(prefixes: set[str]) -> list[str] | None:
     return None
 
 
+def authorities_at(summary: Mapping | None, position: str) -> Mapping | None:
+    """The summary's namespaces per predicate at "s" or "o" ({iri: [prefix] | None}); None when it has none."""
+    authorities = summary.get("authorities") if isinstance(summary, Mapping) else None
+    by_predicate = authorities.get(position) if isinstance(authorities, Mapping) else None
+    return by_predicate if isinstance(by_predicate, Mapping) else None
+
+
 def iri_allowed(summary: Mapping | None, predicate: str, position: str, iri: str) -> bool:
     """False only when ``summary`` proves that no triple with ``predicate`` has ``iri`` at ``position``
     ("s" or "o"); a summary without authorities, or "any" (None) for the predicate, always allows."""
-    if summary is None:
-        return True
-    authorities = summary.get("authorities")
-    if not isinstance(authorities, Mapping):
-        return True
-    by_predicate = authorities.get(position)
-    if not isinstance(by_predicate, Mapping) or predicate not in by_predicate:
-        return True
-    prefixes = by_predicate[predicate]
-    if prefixes is None:
-        return True
-    return any(iri.startswith(prefix) for prefix in prefixes)
+    by_predicate = authorities_at(summary, position)
+    prefixes = by_predicate.get(predicate) if by_predicate is not None else None
+    return prefixes is None or any(iri.startswith(prefix) for prefix in prefixes)
 
 
 def members_of(summary: Mapping | None) -> Members | None:
@@ -63,14 +61,9 @@ def members_of(summary: Mapping | None) -> Members | None:
 def iri_possible(summary: Mapping | None, position: str, iri: str) -> bool:
     """False only when ``summary`` lists namespaces for every predicate of the source and none of them
     allows ``iri`` at ``position`` (for patterns whose predicate is a variable)."""
-    if summary is None:
-        return True
-    authorities = summary.get("authorities")
-    predicates = summary.get("predicates")
-    if not isinstance(authorities, Mapping) or not isinstance(predicates, Mapping):
-        return True
-    by_predicate = authorities.get(position)
-    if not isinstance(by_predicate, Mapping) or any(p not in by_predicate for p in predicates):
+    predicates = summary.get("predicates") if summary is not None else None
+    by_predicate = authorities_at(summary, position)
+    if not isinstance(predicates, Mapping) or by_predicate is None or any(p not in by_predicate for p in predicates):
         return True
     return any(iri_allowed(summary, p, position, iri) for p in predicates)
 
