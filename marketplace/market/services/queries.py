@@ -268,10 +268,15 @@ def job_run(*, job_id, time_limit: float | None = None) -> QueryJob:
     job.notes = selection.notes + notes
     federation = Federation(engine_sources, market_sources.build_summaries(selection.datasets))
     watcher = _Watcher(job.pk, federation)
-    expired = threading.Event()
+    expired = threading.Event()  # tells the time limit's cancel from the buyer's
+
+    def expire() -> None:
+        expired.set()
+        federation.cancel()
+
     timer = None
     if time_limit:
-        timer = threading.Timer(time_limit, lambda: (expired.set(), federation.cancel()))
+        timer = threading.Timer(time_limit, expire)
         timer.daemon = True
         timer.start()
     started = time.perf_counter()
