@@ -19,7 +19,7 @@ import pyoxigraph as ox
 from rdflib import URIRef
 from rdflib.plugins.sparql.parserutils import CompValue
 
-from .algebra import NotShippable, conjuncts, exists_graph, exists_in, expr_to_sparql, expr_vars
+from .algebra import NotShippable, ParsedQuery, conjuncts, exists_graph, exists_in, expr_to_sparql, expr_vars
 from .errors import QueryCancelled, SourceError, UnsupportedQuery
 from .members import ANY_PREDICATE, member_key
 from .paths import PathFetching
@@ -34,9 +34,11 @@ from .planning import (
     order_units,
     split_bgp,
 )
+from .results import QueryResult
 from .sources import Source, SourceCounters
 from .summaries import iri_allowed, namespace
 from .terms import Term, ox_to_sparql, to_ox, var_name
+from .whole import answer_at, sole_source
 
 Solution = dict[str, Term]
 SMALL_PRODUCT = 64.0  # estimated rows up to which one source's unconnected units are asked in one subquery
@@ -142,6 +144,20 @@ class Fetcher(PathFetching):
             return []
         self._account(name, answer.nbytes, len(answer.rows))
         return answer.rows
+
+    def answer_whole(self, parsed: ParsedQuery) -> QueryResult | None:
+        """The query answered by the one source that can match all of it (whole.py), or None."""
+        name = sole_source(parsed, self.selector, self.summaries)
+        if name is None:
+            return None
+        self._check_cancel()
+        try:
+            result, nbytes, rows = answer_at(self.sources[name], parsed)
+        except SourceError as exc:
+            self._fail(exc)
+            return None  # under partial: the normal path answers without the failed source
+        self._account(name, nbytes, rows)
+        return result
 
     def _run(self, jobs: list[tuple[str, str]]) -> list[list[Solution]]:
         if len(jobs) <= 1:

@@ -87,18 +87,22 @@ class Federation:
                 batch_size=self.batch_size,
                 count_probe_batches=self.count_probe_batches,
             )
-            fetcher.fetch(parsed.algebra, None, [])
+            # without provenance, a query only one source can match is that source's to answer (whole.py)
+            result = None if provenance else fetcher.answer_whole(parsed)
+            if result is None:
+                fetcher.fetch(parsed.algebra, None, [])
         if self.cancel_event.is_set():
             raise QueryCancelled("query cancelled")
         fetched = time.perf_counter()
-        store = ox.Store()
-        store.extend(ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in fetcher.triples)
-        result = _evaluate(store, text, base_iri, parsed.kind)
         patterns = collect_patterns(parsed.algebra)
+        if result is None:
+            store = ox.Store()
+            store.extend(ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in fetcher.triples)
+            result = _evaluate(store, text, base_iri, parsed.kind)
+            if provenance:
+                rows = result.rows if parsed.kind == "SELECT" else None
+                result.provenance = compute_provenance(parsed.algebra, patterns, store, fetcher.triples, rows)
         result.patterns = [p.text for p in patterns]
-        if provenance:
-            rows = result.rows if parsed.kind == "SELECT" else None
-            result.provenance = compute_provenance(parsed.algebra, patterns, store, fetcher.triples, rows)
         result.partial = bool(fetcher.failed)
         result.failed_sources = dict(fetcher.failed)
         stats = fetcher.stats

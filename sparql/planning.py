@@ -34,6 +34,10 @@ class TriplePattern:
 
     def key(self) -> str:
         """Text with variables renamed by position, so that equal shapes share one ASK."""
+        return self._key
+
+    @functools.cached_property
+    def _key(self) -> str:
         names: dict[str, str] = {}
         parts = []
         for node in (self.s, self.p, self.o):
@@ -206,6 +210,7 @@ class SourceSelector:
         self.cache = cache
         self.pool = pool
         self.members = {name: members_of(summary) for name, summary in self.summaries.items()}
+        self._selected: dict[tuple[TriplePattern, ...], dict[TriplePattern, tuple[str, ...]]] = {}
 
     def _summary_allows(self, name: str, tp: TriplePattern) -> bool:
         summary = self.summaries.get(name)
@@ -254,6 +259,13 @@ class SourceSelector:
         return other_constants
 
     def select(self, patterns: list[TriplePattern]) -> dict[TriplePattern, tuple[str, ...]]:
+        """Relevant sources per pattern; memoised, as whole-query shipping and the fetch both ask."""
+        key = tuple(patterns)
+        if key not in self._selected:
+            self._selected[key] = self._select(patterns)
+        return self._selected[key]
+
+    def _select(self, patterns: list[TriplePattern]) -> dict[TriplePattern, tuple[str, ...]]:
         todo: list[tuple[str, str]] = []
         candidates: dict[TriplePattern, list[str]] = {}
         for tp in patterns:
