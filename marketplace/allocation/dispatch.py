@@ -22,6 +22,9 @@ STRATEGIES = ("auto", "mincut", "milp", "greedy")
 MILP_MAX_DERIVATIONS = 20_000
 # The LP relaxation gives the greedy a bound; above this size only the cost-sharing bound (O(n log n)).
 LP_BOUND_MAX_DERIVATIONS = 50_000
+# Up to about this many derivations enumeration is faster than setting the min cut up (0.05-0.2 ms against
+# 0.4 ms a quote, measured on closure instances of 1-200 rows), and just as exact.
+ENUMERATE_FIRST_DERIVATIONS = 100
 
 
 def allocate(
@@ -29,8 +32,8 @@ def allocate(
 ) -> Allocation:
     """Decide which rows to buy. strategy: auto | mincut | milp | greedy; time_limit bounds the MILP/LP.
 
-    auto: min cut for closure instances (one derivation per row, no binding budget), else exact
-    enumeration (exhaustive.py: shared item groups, or every item set under a budget) when small, else the integer
+    auto: exact enumeration for tiny instances, min cut for closure instances (one derivation per row, no
+    binding budget), else exact enumeration (exhaustive.py: shared item groups, or every item set under a budget) when small, else the integer
     program up to MILP_MAX_DERIVATIONS (falling back to or improved by the greedy if it runs out of time),
     else greedy. lp_bound_for_greedy: compute the LP bound for a greedy result (None = when small enough).
     """
@@ -40,7 +43,9 @@ def allocate(
     deadline = start + time_limit
     compiled = compile_problem(problem)
 
-    if strategy == "mincut" or (strategy == "auto" and compiled.is_closure()):
+    if strategy == "auto" and compiled.n_derivs <= ENUMERATE_FIRST_DERIVATIONS and exhaustive.applicable(compiled):
+        solution = exhaustive.solve_exhaustive(compiled)
+    elif strategy == "mincut" or (strategy == "auto" and compiled.is_closure()):
         try:
             solution = solve_mincut(compiled)
         except StrategyNotApplicable:

@@ -17,6 +17,7 @@ from marketplace.allocation import (
     allocate,
     exhaustive,
 )
+from marketplace.allocation.dispatch import ENUMERATE_FIRST_DERIVATIONS
 
 EXACT = ["auto", "milp"]
 ALL = ["auto", "milp", "greedy"]
@@ -136,13 +137,18 @@ def test_unlimited_row_still_respects_the_budget(strategy: str) -> None:
     assert alloc.cost == 15
 
 
-def test_auto_uses_min_cut_for_closure_instances_and_enumeration_with_a_budget() -> None:
+def test_auto_enumerates_tiny_instances_and_uses_min_cut_for_larger_closure_instances() -> None:
     rows = [Row(5, (d("a"),)), Row(5, (d("b"),))]
     prices = {"a": 3, "b": 4}
-    assert allocate(Problem(rows=rows, prices=prices)).strategy == "mincut"
+    assert allocate(Problem(rows=rows, prices=prices)).strategy == "exhaustive"
     assert allocate(Problem(rows=rows, prices=prices, budget=4)).strategy == "exhaustive"
+    many = [Row(5, (d(f"i{k}", "fee"),)) for k in range(ENUMERATE_FIRST_DERIVATIONS + 1)]
+    many_prices = {**{f"i{k}": 3 for k in range(len(many))}, "fee": 20}
+    alloc = allocate(Problem(rows=many, prices=many_prices))
+    assert alloc.strategy == "mincut" and len(alloc.rows) == len(many)
     # a budget that covers every item cannot bind: still a closure instance
-    assert allocate(Problem(rows=rows, prices=prices, budget=7)).strategy == "mincut"
+    budget = sum(many_prices.values())
+    assert allocate(Problem(rows=many, prices=many_prices, budget=budget)).strategy == "mincut"
 
 
 def test_result_reports_bound_gap_and_time() -> None:
