@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,11 +16,22 @@ import urllib3
 from .errors import SourceError
 from .terms import Term, term_from_json
 
-# A failed request is the source's failure (no retries). Redirects are not followed: the marketplace checks an
-# endpoint's address before it calls it, and a redirect could lead to an address that was never checked
-# (a private one); the 3xx answer becomes an error naming the source.
-NO_RETRIES = urllib3.Retry(total=False, redirect=False)
-GET_LIMIT = 1800  # longer encoded queries go by POST: servers and proxies cap URL lengths
+
+class _ResendOnDrop(urllib3.Retry):
+    """A failed request is the source's failure, with one exception: a kept-alive connection that the endpoint
+    closed as the request went out is tried once more on a new one (a SPARQL query is safe to send again).
+    A timeout is never retried: a slow endpoint is not waited for twice."""
+
+    def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):
+        if isinstance(error, urllib3.exceptions.TimeoutError):  # a failed connect too (NewConnectionError)
+            raise error
+        return super().increment(method, url, response, error, _pool, _stacktrace)
+
+
+# Redirects are not followed: the marketplace checks an endpoint's address before it calls it, and a redirect
+# could lead to an address that was never checked (a private one); the 3xx answer becomes an error naming
+# the source. Connection and read errors get the one resend above; statuses none.
+RESEND_ON_DROP = _ResendOnDrop(total=1, connect=0, read=1, status=0, redirect=False, allowed_methods=None)
 
 
 @dataclass
@@ -36,6 +48,28 @@ class SelectAnswer:
     variables: list[str]
     rows: list[dict[str, Term]] = field(default_factory=list)
     nbytes: int = 0
+
+
+def _new_http_pool() -> urllib3.PoolManager:
+    return urllib3.PoolManager(num_pools=256, maxsize=8, retries=RESEND_ON_DROP)
+
+
+# One pool of keep-alive connections per process, shared by every RemoteEndpoint: a federation is built per
+# query, and a new connection to each endpoint per query costs about as much as a fast request itself. A
+# forked child (a Celery worker) starts with a pool of its own, never with its parent's sockets.
+_HTTP = _new_http_pool()
+
+
+def _reset_http_pool() -> None:
+    global _HTTP
+    _HTTP = _new_http_pool()
+
+
+os.register_at_fork(after_in_child=_reset_http_pool)
+
+
+def http_pool() -> urllib3.PoolManager:
+    return _HTTP
 
 
 @functools.lru_cache(maxsize=32)
@@ -72,10 +106,11 @@ class RemoteEndpoint(Source):
         self.auth = auth
         self.timeout = timeout
         self._slots = threading.BoundedSemaphore(max_concurrent)
-        # urllib3 directly: requests costs about a millisecond of CPU per request on top (environment
-        # lookups, hooks), which a bound join with hundreds of small requests feels.
-        self._pool = urllib3.PoolManager(maxsize=max_concurrent, timeout=_timeout(timeout), retries=NO_RETRIES)
-        self._headers = {"Accept": "application/sparql-results+json"}
+        self._timeout = _timeout(timeout)
+        self._headers = {
+            "Accept": "application/sparql-results+json",
+            "Content-Type": "application/x-www-form-urlencoded",
+        }
         if auth is not None:
             self._headers.update(urllib3.make_headers(basic_auth=f"{auth[0]}:{auth[1]}"))
         # Labels of blank nodes are stable per endpoint (Oxigraph, Virtuoso): one local node per label.
@@ -88,16 +123,26 @@ class RemoteEndpoint(Source):
     def _request(self, query: str) -> bytes:
         encoded = urlencode({"query": query})
         try:
+            # urllib3 directly: requests costs about a millisecond of CPU per request on top (environment
+            # lookups, hooks), which a bound join with hundreds of small requests feels.
+            # Always POST (SPARQL 1.1 Protocol, URL-encoded): no URL length cap, and urllib3 checks a GET's
+            # URL character by character in Python, a few tenths of a millisecond for a bound join's VALUES.
             with self._slots:
-                if len(encoded) <= GET_LIMIT:
-                    response = self._pool.request("GET", f"{self.url}?{encoded}", headers=self._headers)
-                else:
-                    headers = {**self._headers, "Content-Type": "application/x-www-form-urlencoded"}
-                    response = self._pool.request("POST", self.url, body=encoded.encode(), headers=headers)
+                response = http_pool().request(
+                    "POST",
+                    self.url,
+                    body=encoded.encode(),
+                    headers=self._headers,
+                    timeout=self._timeout,
+                    retries=RESEND_ON_DROP,
+                )
                 body = response.data
         except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
-            # with retries off, urllib3 reports the cause of a failed request as the MaxRetryError's reason
+            # after its retries urllib3 reports the cause of a failed request as the MaxRetryError's reason;
+            # a refused connection is a subclass of its timeouts, but no timeout
             reason = getattr(exc, "reason", None) or exc
+            if isinstance(reason, urllib3.exceptions.NewConnectionError):
+                raise SourceError(self.name, "unreachable: the connection was refused or failed") from None
             if isinstance(reason, (urllib3.exceptions.TimeoutError, TimeoutError)):
                 raise SourceError(self.name, f"timed out after {self.timeout} s") from None
             raise SourceError(self.name, f"unreachable: {reason.__class__.__name__}") from None

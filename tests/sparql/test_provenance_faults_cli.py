@@ -264,10 +264,12 @@ def test_a_redirect_is_not_followed_and_names_the_source():
     import http.server
 
     class Redirecting(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - http.server's naming
+        def do_POST(self):  # noqa: N802 - http.server's naming
             self.send_response(302)
             self.send_header("Location", "http://127.0.0.1:9/private")
             self.end_headers()
+
+        do_GET = do_POST
 
         def log_message(self, *args):
             pass
