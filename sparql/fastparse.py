@@ -958,30 +958,24 @@ class _Parser:
         return _expr("RelationalExpression", op.RelationalExpression, expr=expr, op=operator, other=other)
 
     def additive(self) -> Expr:
-        expr = self.multiplicative()
-        c = self.s[self.pos]
-        if c not in "+-":
-            return _expr("AdditiveExpression", op.AdditiveExpression, expr=expr)
-        ops, others = [], []
-        while c in "+-":
-            self.advance(self.pos + 1)
-            ops.append(c)
-            others.append(self.multiplicative())
-            c = self.s[self.pos]
-        return _expr("AdditiveExpression", op.AdditiveExpression, expr=expr, op=ops, other=others)
+        return self._chain("AdditiveExpression", op.AdditiveExpression, "+-", self.multiplicative)
 
     def multiplicative(self) -> Expr:
-        expr = self.unary()
+        return self._chain("MultiplicativeExpression", op.MultiplicativeExpression, "*/", self.unary)
+
+    def _chain(self, name: str, evalfn, operators: str, operand) -> Expr:
+        """operand (operator operand)*, the shape of rdflib's additive and multiplicative rules."""
+        expr = operand()
         c = self.s[self.pos]
-        if c not in "*/":
-            return _expr("MultiplicativeExpression", op.MultiplicativeExpression, expr=expr)
+        if c not in operators:
+            return _expr(name, evalfn, expr=expr)
         ops, others = [], []
-        while c in "*/":
+        while c in operators:
             self.advance(self.pos + 1)
             ops.append(c)
-            others.append(self.unary())
+            others.append(operand())
             c = self.s[self.pos]
-        return _expr("MultiplicativeExpression", op.MultiplicativeExpression, expr=expr, op=ops, other=others)
+        return _expr(name, evalfn, expr=expr, op=ops, other=others)
 
     def unary(self):
         c = self.s[self.pos]
