@@ -4,6 +4,7 @@ predicate the IRI namespaces ("authorities") of its subjects and objects, for jo
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from collections.abc import Mapping
 
 from .members import ANY_PREDICATE, Members, member_key
@@ -61,11 +62,46 @@ def members_of(summary: Mapping | None) -> Members | None:
 def iri_possible(summary: Mapping | None, position: str, iri: str) -> bool:
     """False only when ``summary`` lists namespaces for every predicate of the source and none of them
     allows ``iri`` at ``position`` (for patterns whose predicate is a variable)."""
-    predicates = summary.get("predicates") if summary is not None else None
-    by_predicate = authorities_at(summary, position)
-    if not isinstance(predicates, Mapping) or by_predicate is None or any(p not in by_predicate for p in predicates):
-        return True
-    return any(iri_allowed(summary, p, position, iri) for p in predicates)
+    prefixes = _possible_prefixes(summary, position) if summary is not None else None
+    return prefixes is None or iri.startswith(prefixes)
+
+
+def _possible_prefixes(summary: Mapping, position: str) -> tuple[str, ...] | None:
+    """Every namespace any predicate has at ``position``; None when some predicate has no list ("any").
+    Worked out once per summary: sources are checked for each variable-predicate pattern of each query."""
+    derived = _derived(summary)
+    key = ("possible", position)
+    if key not in derived:
+        predicates = summary.get("predicates")
+        by_predicate = authorities_at(summary, position)
+        union: set[str] | None = set()
+        if not isinstance(predicates, Mapping) or by_predicate is None:
+            union = None
+        else:
+            for predicate in predicates:
+                listed = by_predicate.get(predicate)
+                if listed is None:
+                    union = None
+                    break
+                union.update(listed)
+        derived[key] = None if union is None else tuple(sorted(union))
+    return derived[key]
+
+
+_DERIVED: OrderedDict[int, tuple[Mapping, dict]] = OrderedDict()
+DERIVED_SUMMARIES = 256
+
+
+def _derived(summary: Mapping) -> dict:
+    """Values worked out from one summary object, kept while it is among the last few hundred used. Keyed by
+    identity (summaries are read-only once made); the entry holds the summary, so its id is not reused."""
+    entry = _DERIVED.get(id(summary))
+    if entry is None or entry[0] is not summary:
+        entry = (summary, {})
+        _DERIVED[id(summary)] = entry
+        while len(_DERIVED) > DERIVED_SUMMARIES:
+            _DERIVED.popitem(last=False)
+    return entry[1]
 
 
 def _authorities(source: Source, position: str, predicates: Mapping[str, int]) -> dict[str, list | None]:

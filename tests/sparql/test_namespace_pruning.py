@@ -208,3 +208,24 @@ def test_constant_subject_with_variable_predicate_skips_sources_without_its_name
     result = Federation(sources, summaries={s.name: summarize(s) for s in sources}).query(text)
     _check_same_rows(result, merged, text)
     assert {n for n, c in result.stats["per_source"].items() if c["requests"]} == {"vendor2"}
+
+
+def test_iri_possible_is_any_predicate_allowing_the_iri():
+    """The per-summary union of namespaces answers as the definition does: some predicate allows the IRI."""
+    import random
+
+    from sparql.summaries import iri_allowed, iri_possible
+
+    rng = random.Random(5)
+    hosts = ["http://a.example/", "http://a.example/x/", "http://b.example/", "urn:c#"]
+    for _ in range(300):
+        predicates = {f"{EX}p{i}": 1 for i in range(rng.randint(0, 4))}
+        listed = {p: (None if rng.random() < 0.15 else rng.sample(hosts, rng.randint(0, 2))) for p in predicates}
+        if rng.random() < 0.2 and listed:
+            listed.pop(next(iter(listed)))  # a predicate without an entry: "any"
+        summary = {"predicates": predicates, "authorities": {"s": listed, "o": {}}}
+        for iri in ("http://a.example/x/1", "http://a.example/2", "http://b.example/3", "urn:c#4", "http://d/5"):
+            by_definition = any(p not in listed for p in predicates) or any(
+                iri_allowed(summary, p, "s", iri) for p in predicates
+            )
+            assert iri_possible(summary, "s", iri) == by_definition, (summary, iri)
