@@ -28,9 +28,10 @@ class FakeFederation:
 @pytest.mark.django_db
 def test_a_job_goes_from_claim_to_quote_in_a_few_statements(market, buyer, django_assert_max_num_queries):
     job = job_create(buyer=buyer, query=REVIEWED, run=False)
-    # claim (one UPDATE ... RETURNING), subscriptions, datasets with price models and summaries, then in one
-    # transaction: the job's datasets, the fee rate, the quote, its lines, the job row (+ the test's savepoint)
-    with django_assert_max_num_queries(10):
+    # claim (one UPDATE ... RETURNING), datasets with price models, summaries and the buyer's subscriptions,
+    # then in one transaction: the job's datasets, the fee rate, the quote, its lines, the job row (+ the
+    # test's savepoint)
+    with django_assert_max_num_queries(9):
         job = job_run(job_id=job.pk)
     assert job.status == QueryJob.Status.QUOTED, job.error
     assert job.started_at is not None and job.buyer_id == buyer.pk

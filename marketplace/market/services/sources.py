@@ -6,7 +6,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
 from marketplace.catalog.models import ClassCount, Dataset, DatasetSummary, PredicateCount
 from marketplace.catalog.services.safety import UnsafeInput
@@ -52,10 +52,14 @@ def select_datasets(*, buyer_id, include: Sequence[str], exclude: Sequence[str])
 
     Subscription-only datasets take part only for their subscribers. The datasets' summary rows come with them
     (for `build_summaries`), without the engine's summary itself."""
-    subscribed = set(active_subscriptions(buyer_id=buyer_id).values_list("dataset_id", flat=True))
-    chosen, notes = [], []
-    # the engine's summary (up to a few MB with its membership filter) is read by build_summaries, from its cache
-    for dataset in datasets_on_sale().select_related("summary").defer("summary__engine"):
+    chosen, notes, subscribed = [], [], set()
+    # The buyer's subscriptions come in the same statement. The engine's summary (up to a few MB with its
+    # membership filter) is read by build_summaries, from its cache.
+    subscriptions = active_subscriptions(buyer_id=buyer_id).filter(dataset_id=OuterRef("pk"))
+    on_sale = datasets_on_sale().select_related("summary").defer("summary__engine")
+    for dataset in on_sale.annotate(buyer_subscribes=Exists(subscriptions)):
+        if dataset.buyer_subscribes:
+            subscribed.add(dataset.pk)
         if not dataset.is_queryable:
             continue
         if include and not _matches(dataset, include):
