@@ -47,6 +47,43 @@ def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
+PHASES = {
+    "job_create": "create the job (parse, hourly quota, insert, commit)",
+    "_claim": "claim it (UPDATE ... RETURNING)",
+    "select_datasets": "read the datasets on sale, price models, summaries, subscriptions",
+    "build_sources": "the engine's sources (endpoint addresses checked again)",
+    "_record_datasets": "record the job's datasets",
+    "quote_in_transaction": "price the rows, store the quote and its lines",
+}
+
+
+def time_phases(phases: dict[str, list[float]]) -> None:
+    """Keep the time of each call of the market's steps (--phases); job_create is timed by the caller, as the
+    bench calls it by its imported name."""
+    from marketplace.market.services import queries, quotes, sources
+
+    def timed(module, name: str) -> None:
+        inner = getattr(module, name)
+
+        def wrapper(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return inner(*args, **kwargs)
+            finally:
+                phases.setdefault(PHASES[name], []).append(time.perf_counter() - start)
+
+        setattr(module, name, wrapper)
+
+    for module, name in (
+        (queries, "_claim"),
+        (sources, "select_datasets"),
+        (sources, "build_sources"),
+        (queries, "_record_datasets"),
+        (quotes, "quote_in_transaction"),
+    ):
+        timed(module, name)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--products", type=int, default=200)
@@ -59,6 +96,7 @@ def main() -> None:
         help="give every dataset its engine summary (sparql.summarize, as the catalog does) and the peer the same",
     )
     parser.add_argument("--queries", default="", help="comma-separated names (q01,q09,...); default: all")
+    parser.add_argument("--phases", action="store_true", help="also print where the market's own time goes")
     parser.add_argument(
         "--database-url", default="", help="an empty database to use (default: SQLite in a temporary folder)"
     )
@@ -131,6 +169,10 @@ def main() -> None:
             statements.append(sql)
             return execute(sql, params, many, context)
 
+        phases: dict[str, list[float]] = {}
+        if args.phases:
+            time_phases(phases)
+
         def market(text: str) -> tuple[float, QueryJob]:
             statements.clear()
             with connection.execute_wrapper(count):  # a list append per statement: microseconds
@@ -138,8 +180,10 @@ def main() -> None:
                 parse_cached.cache_clear()
                 start = time.perf_counter()
                 job = job_create(buyer=buyer, query=text, run=False)
+                created = time.perf_counter()
                 parse_cached.cache_clear()
                 job = job_run(job_id=job.pk)
+                phases.setdefault(PHASES["job_create"], []).append(created - start)
                 return time.perf_counter() - start, job
 
         if args.queries:
@@ -202,6 +246,11 @@ def main() -> None:
             f"| {name} | {avail} | {quoted} | {p:.3f} | {v:.3f} | {m:.3f} | {f:.3f} | {m / p:.2f} | {m / v:.2f} "
             f"| {(m - f) * 1000:.0f} | {strategy} | {solve * 1000:.1f} | {n_statements} |"
         )
+    if phases:
+        print("\nWhere the market's own time goes (median per job over every run, ms):\n")
+        print("| step | ms |\n| --- | ---: |")
+        for label, times in phases.items():
+            print(f"| {label} | {statistics.median(times) * 1000:.2f} |")
     if ratios:
         print(
             f"\nGeometric mean: submit → quote / plain federation = {statistics.geometric_mean(ratios):.2f}; "
