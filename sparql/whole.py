@@ -15,17 +15,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .algebra import ParsedQuery
+from rdflib.plugins.sparql.parserutils import CompValue
+
+from .algebra import ParsedQuery, exists_graph
 from .planning import SourceSelector, iter_bgps, make_units, split_bgp
 from .results import QueryResult
 from .sources import Source
 
 SHIPPABLE_KINDS = ("SELECT", "ASK")
+# The normal path refuses these (the federation answers over the merge of default graphs); a source would
+# answer them over its named graphs, or call another endpoint.
+REFUSED = frozenset({"Graph", "ServiceGraphPattern"})
 
 
 def sole_source(parsed: ParsedQuery, selector: SourceSelector, summaries: Mapping[str, Mapping] | None) -> str | None:
     """The one source that can match every pattern of the query, or None (several, none, or a path)."""
-    if parsed.kind not in SHIPPABLE_KINDS or parsed.base_iri is not None:
+    if parsed.kind not in SHIPPABLE_KINDS or parsed.base_iri is not None or _mentions(parsed.algebra, REFUSED):
         return None
     relevant: set[str] = set()
     for bgp in iter_bgps(parsed.algebra):
@@ -49,3 +54,16 @@ def answer_at(source: Source, parsed: ParsedQuery) -> tuple[QueryResult, int, in
     result.variables = list(answer.variables)
     result.rows = answer.rows
     return result, answer.nbytes, len(answer.rows)
+
+
+def _mentions(node: object, names: frozenset[str]) -> bool:
+    """Whether the algebra holds a node named in ``names``, inside EXISTS too."""
+    if isinstance(node, CompValue):
+        if node.name in names:
+            return True
+        if node.name in ("Builtin_EXISTS", "Builtin_NOTEXISTS"):
+            return _mentions(exists_graph(node), names)
+        return any(_mentions(value, names) for key, value in node.items() if key != "_vars")
+    if isinstance(node, (list, tuple)):
+        return any(_mentions(item, names) for item in node)
+    return False

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pyoxigraph as ox
 import pytest
 
-from sparql import Federation, HostedStore, Source, SourceError, summarize
+from sparql import Federation, HostedStore, Source, SourceError, UnsupportedQuery, summarize
 from sparql.sources import SelectAnswer
 
 from .compare import reference, row_bag
@@ -140,3 +140,20 @@ def test_a_failed_sole_source_makes_a_partial_answer_or_an_error(shop):
     with pytest.raises(SourceError) as failure:
         federation.query(ONE_VENDOR, provenance=False)
     assert failure.value.source == "vendor2"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        P + "SELECT * WHERE { GRAPH ?g { ?offer ex:vendor <http://v2.example/Vendor> } }",
+        P + "ASK { ?offer ex:vendor <http://v2.example/Vendor> FILTER EXISTS { GRAPH ?g { ?offer ex:price ?p } } }",
+        P + "SELECT * WHERE { SERVICE <http://127.0.0.1:9/sparql> { ?offer ex:vendor <http://v2.example/Vendor> } }",
+    ],
+)
+def test_named_graphs_and_service_are_refused_not_shipped(shop, text):
+    # the federation answers over the merge of default graphs: a source must not answer from its named
+    # graphs, nor be told to call another endpoint
+    federation, sources = _federation(shop)
+    with pytest.raises(UnsupportedQuery):
+        federation.query(text, provenance=False)
+    assert all(text not in sent for sent in _asked(sources).values())
