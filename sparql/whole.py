@@ -6,10 +6,10 @@ Why that is exact: a query reads the graph only through its basic graph patterns
 drops a source that holds a match, and a local group's answers each take all their triples from one of its
 sources (planning.make_units). So when every pattern and group of every BGP has that one source alone, each
 BGP has the same solutions over its graph as over the merge, and so has the query (bags, order, limits and
-aggregates included). Two things are left to the normal path: property paths,
-because a zero-length path matches every node of the merged graph, not only those of matching triples; and
-CONSTRUCT, because sources answer SELECT and ASK only. Provenance needs the triples themselves, so a query
-asked with provenance is never shipped whole."""
+aggregates included). Left to the normal path: property paths, because a zero-length path matches every
+node of the merged graph, not only those of matching triples; CONSTRUCT, because sources answer SELECT and
+ASK only; GRAPH and SERVICE, which the normal path refuses. Provenance needs the triples themselves, so a
+query asked with provenance is never shipped whole."""
 
 from __future__ import annotations
 
