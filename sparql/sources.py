@@ -51,7 +51,8 @@ class SelectAnswer:
 
 
 def _new_http_pool() -> urllib3.PoolManager:
-    return urllib3.PoolManager(num_pools=256, maxsize=8, retries=RESEND_ON_DROP)
+    # maxsize: idle connections kept per endpoint; several queries of one process may use it at once
+    return urllib3.PoolManager(num_pools=256, maxsize=32, retries=RESEND_ON_DROP)
 
 
 # One pool of keep-alive connections per process, shared by every RemoteEndpoint: a federation is built per
