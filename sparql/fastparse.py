@@ -915,24 +915,21 @@ class _Parser:
 
     # ---- expressions: every level is kept, as rdflib keeps it (translation simplifies later)
     def expression(self) -> Expr:
-        expr = self.and_expression()
-        if self.s.startswith("||", self.pos):
-            others = []
-            while self.s.startswith("||", self.pos):
-                self.advance(self.pos + 2)
-                others.append(self.and_expression())
-            return _expr("ConditionalOrExpression", op.ConditionalOrExpression, expr=expr, other=others)
-        return _expr("ConditionalOrExpression", op.ConditionalOrExpression, expr=expr)
+        return self._conditional("ConditionalOrExpression", op.ConditionalOrExpression, "||", self.and_expression)
 
     def and_expression(self) -> Expr:
-        expr = self.relational()
-        if self.s.startswith("&&", self.pos):
-            others = []
-            while self.s.startswith("&&", self.pos):
-                self.advance(self.pos + 2)
-                others.append(self.relational())
-            return _expr("ConditionalAndExpression", op.ConditionalAndExpression, expr=expr, other=others)
-        return _expr("ConditionalAndExpression", op.ConditionalAndExpression, expr=expr)
+        return self._conditional("ConditionalAndExpression", op.ConditionalAndExpression, "&&", self.relational)
+
+    def _conditional(self, name: str, evalfn, operator: str, operand) -> Expr:
+        """operand (operator operand)*, the shape of rdflib's || and && rules (no list of operators)."""
+        expr = operand()
+        if not self.s.startswith(operator, self.pos):
+            return _expr(name, evalfn, expr=expr)
+        others = []
+        while self.s.startswith(operator, self.pos):
+            self.advance(self.pos + len(operator))
+            others.append(operand())
+        return _expr(name, evalfn, expr=expr, other=others)
 
     def relational(self) -> Expr:
         expr = self.additive()
