@@ -7,7 +7,7 @@ import pytest
 from marketplace.market.models import QueryJob
 from marketplace.money.services import wallet_balance
 
-from .conftest import EX, SECRETS, make_remote, set_price, wait_for_status
+from .conftest import EX, SECRETS, SlowEndpoint, make_remote, set_price, wait_for_status
 
 REVIEWED = f"SELECT ?p ?name ?rating WHERE {{ ?p <{EX}name> ?name . ?r <{EX}about> ?p ; <{EX}rating> ?rating }}"
 
@@ -37,8 +37,17 @@ def test_ask_quote_buy_and_download_through_the_api_with_the_worker(worker, mark
     assert sorted(b["name"]["value"] for b in doc["results"]["bindings"]) == sorted(SECRETS[:3])
 
 
-def test_a_running_query_can_be_cancelled(worker, publishers, buyer, token_client, slow_endpoint):
-    slow = make_remote(publishers["acme-data"], "Slow", slow_endpoint.url)
+@pytest.fixture
+def slower_endpoint():
+    # 3 s a request: the cancel must reach the worker before the query's last request ends, which under a
+    # loaded machine (browser tests alongside) took more than the usual endpoint's 1.5 s once
+    server = SlowEndpoint(delay=3.0)
+    yield server
+    server.stop()
+
+
+def test_a_running_query_can_be_cancelled(worker, publishers, buyer, token_client, slower_endpoint):
+    slow = make_remote(publishers["acme-data"], "Slow", slower_endpoint.url)
     set_price(slow, "free")
     query = f"SELECT * WHERE {{ ?a <{EX}x> ?b . ?b <{EX}y> ?c . ?c <{EX}z> ?d }}"
     job_id = token_client.post("/api/queries/", {"query": query}, format="json").json()["id"]
