@@ -213,15 +213,14 @@ class Fetcher(PathFetching):
                 chain.append(base)
                 base = base.p1
             chain.reverse()
-            candidates = [i for i, lj in enumerate(chain) if _plain_optional(lj)]
-            attached: set[int] = set()
-            if isinstance(base, CompValue) and base.name == "BGP" and candidates and self.summaries:
-                optionals = [split_bgp(chain[i].p2.triples)[0] for i in candidates]
-                left = self.fetch_bgp(base.triples, seed, filters, optionals, attached)
-                attached = {candidates[i] for i in attached}
-            else:
-                left = self.fetch(base, seed, filters)
-            rest = [lj for i, lj in enumerate(chain) if i not in attached]
+            # An OPTIONAL sharing no variable with the mandatory part is not bounded by it (its subqueries
+            # would be the same): fetched beside it, a round trip earlier. If the mandatory part turns out
+            # empty, those requests were not needed; the answer is the same.
+            apart = [lj for lj in chain if _apart(base, lj)]
+            chain = [lj for lj in chain if not _apart(base, lj)]
+            mandatory = functools.partial(self._fetch_mandatory, base, chain, seed, filters)
+            steps = [mandatory, *(functools.partial(self._fetch_optional, lj, None) for lj in apart)]
+            left, rest = self._side_by_side(steps)[0]
             self._side_by_side([functools.partial(self._fetch_optional, lj, left) for lj in rest])
             return left
         if name == "Minus":
@@ -248,6 +247,21 @@ class Fetcher(PathFetching):
             if key != "_vars" and isinstance(value, CompValue):
                 self.fetch(value, None, [])
         return None
+
+    def _fetch_mandatory(
+        self, base: object, chain: list[CompValue], seed: list[Solution] | None, filters: list[PushedFilter]
+    ) -> tuple[list[Solution] | None, list[CompValue]]:
+        """The mandatory part under a chain of OPTIONALs, with the OPTIONALs local to one of its units fetched
+        in that unit's subquery; its solutions and the OPTIONALs still to fetch."""
+        candidates = [i for i, lj in enumerate(chain) if _plain_optional(lj)]
+        attached: set[int] = set()
+        if isinstance(base, CompValue) and base.name == "BGP" and candidates and self.summaries:
+            optionals = [split_bgp(chain[i].p2.triples)[0] for i in candidates]
+            left = self.fetch_bgp(base.triples, seed, filters, optionals, attached)
+            attached = {candidates[i] for i in attached}
+        else:
+            left = self.fetch(base, seed, filters)
+        return left, [lj for i, lj in enumerate(chain) if i not in attached]
 
     def _fetch_optional(self, node: CompValue, left: list[Solution] | None) -> None:
         # The optional side is bounded by the left side only: an outer seed would change which
@@ -720,6 +734,17 @@ def _connected(units: list[Unit]) -> list[list[Unit]]:
             parts.remove(p)
         parts.append((merged_vars, [*merged_units, unit]))
     return [p[1] for p in parts]
+
+
+def _apart(base: object, optional: CompValue) -> bool:
+    """An OPTIONAL whose pattern and filter share no variable with the mandatory part below it."""
+    expr = optional.get("expr")
+    if expr is not None and exists_in(expr):
+        return False
+    inner = {str(v) for v in getattr(optional.p2, "get", lambda _k: None)("_vars") or ()}
+    if expr is not None and not expr_vars(expr) <= inner:
+        return False
+    return _shares_no_variable(base, optional.p2)
 
 
 def _shares_no_variable(a: object, b: object) -> bool:

@@ -26,7 +26,7 @@ class Federation:
         sources: Sequence[Source],
         summaries: Mapping[str, Mapping] | None = None,
         *,
-        max_workers: int = 8,
+        max_workers: int = 16,
         batch_size: int = 64,
         count_probe_batches: int = 4,
         cancel_event: threading.Event | None = None,

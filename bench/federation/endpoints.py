@@ -191,7 +191,7 @@ def load_stores(world: World, store_dir: Path) -> list[Path]:
     return locations
 
 
-def start_cluster(world: World, locations: list[Path]) -> Cluster:
+def start_cluster(world: World, locations: list[Path], latency_ms: float = 0.0) -> Cluster:
     """Serve every source's store, and the merged store (last location), each behind a counting proxy: the
     engines and the centralised peer reach their endpoints through the same path."""
     processes: list[subprocess.Popen] = []
@@ -215,7 +215,7 @@ def start_cluster(world: World, locations: list[Path]) -> Cluster:
                 )
             )
         proxy = subprocess.Popen(
-            [sys.executable, str(HERE / "proxy.py"), str(control)]
+            [sys.executable, str(HERE / "proxy.py"), str(control), f"--latency={latency_ms}"]
             + [f"{p}:{t}" for p, t in zip(proxy_ports, ports, strict=True)],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,

@@ -1,7 +1,8 @@
 """Counting reverse proxies: one loopback port per SPARQL endpoint, counting requests and response bytes.
 
-Run as its own process (`python proxy.py CONTROL_PORT LISTEN:TARGET ...`) so that counting does not share the
-engines' interpreter. GET /stats on the control port returns {"LISTEN": [requests, bytes]}; POST /reset
+Run as its own process (`python proxy.py CONTROL_PORT [--latency=MS] LISTEN:TARGET ...`) so that counting does
+not share the engines' interpreter. `--latency` delays every request by MS milliseconds before forwarding it,
+as a network between the engine and the endpoints would (loopback has none). GET /stats on the control port returns {"LISTEN": [requests, bytes]}; POST /reset
 zeroes the counters.
 """
 
@@ -26,9 +27,11 @@ HOP_BY_HOP = {
 }
 
 
-def make_proxy(target: str, counter: list[int], session_box: list[ClientSession]) -> web.Application:
+def make_proxy(target: str, counter: list[int], session_box: list[ClientSession], latency_s: float) -> web.Application:
     async def forward(request: web.Request) -> web.StreamResponse:
         counter[0] += 1
+        if latency_s:
+            await asyncio.sleep(latency_s)
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
         body = await request.read()
         async with session_box[0].request(
@@ -50,7 +53,7 @@ def make_proxy(target: str, counter: list[int], session_box: list[ClientSession]
     return app
 
 
-async def main(control_port: int, pairs: list[tuple[int, int]]) -> None:
+async def main(control_port: int, pairs: list[tuple[int, int]], latency_s: float = 0.0) -> None:
     counters = {listen: [0, 0] for listen, _ in pairs}
     session_box: list[ClientSession] = [
         ClientSession(
@@ -61,7 +64,9 @@ async def main(control_port: int, pairs: list[tuple[int, int]]) -> None:
     ]
     runners = []
     for listen, target in pairs:
-        runner = web.AppRunner(make_proxy(f"http://127.0.0.1:{target}", counters[listen], session_box), access_log=None)
+        runner = web.AppRunner(
+            make_proxy(f"http://127.0.0.1:{target}", counters[listen], session_box, latency_s), access_log=None
+        )
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", listen, backlog=1024).start()
         runners.append(runner)
@@ -86,5 +91,9 @@ async def main(control_port: int, pairs: list[tuple[int, int]]) -> None:
 
 if __name__ == "__main__":
     control = int(sys.argv[1])
-    pairs = [tuple(int(x) for x in arg.split(":")) for arg in sys.argv[2:]]
-    asyncio.run(main(control, pairs))  # type: ignore[arg-type]
+    args = sys.argv[2:]
+    latency_ms = 0.0
+    if args and args[0].startswith("--latency="):
+        latency_ms = float(args.pop(0).split("=", 1)[1])
+    pairs = [tuple(int(x) for x in arg.split(":")) for arg in args]
+    asyncio.run(main(control, pairs, latency_ms / 1000))  # type: ignore[arg-type]

@@ -79,7 +79,7 @@ def run_scale(args: argparse.Namespace, n_endpoints: int) -> dict:
     for name, text in queries:
         results[name]["bound"] = asdict(best([merged.run(text) for _ in range(args.repeat)]))
     del merged
-    cluster = start_cluster(world, locations)
+    cluster = start_cluster(world, locations, latency_ms=args.latency)
     workers: dict[str, Worker] = {}
     try:
         central = MergedEndpoint(cluster.merged_url)
@@ -117,6 +117,7 @@ def run_scale(args: argparse.Namespace, n_endpoints: int) -> dict:
         cluster.stop()
     return {
         "timeout": args.timeout,
+        "latency_ms": args.latency,
         "endpoints": n_endpoints,
         "triples": world.triples,
         "products": world.n_products,
@@ -316,6 +317,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--endpoints", type=int, nargs="+", default=[20, 50])
     parser.add_argument("--quick", action="store_true", help="smoke run: 100k triples over 5 endpoints")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per query and engine")
+    parser.add_argument(
+        "--latency", type=float, default=0.0, help="milliseconds added to every request by the proxies (a network)"
+    )
     parser.add_argument("--repeat", type=int, default=1, help="runs per query; the median is reported")
     parser.add_argument(
         "--engines",
@@ -347,7 +351,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def report(scales: list[dict], args: argparse.Namespace) -> str:
     timeout = scales[0].get("timeout", args.timeout) if scales else args.timeout
-    parts = [f"## Federation benchmark (FedShop-like, timeout {timeout:g} s per query and engine)", ""]
+    latency = scales[0].get("latency_ms", 0.0) if scales else args.latency
+    network = f", {latency:g} ms added to every request" if latency else ""
+    parts = [f"## Federation benchmark (FedShop-like, timeout {timeout:g} s per query and engine{network})", ""]
     parts += [scale_table(scale) + "\n" for scale in scales]
     parts.append(goals_table(scales))
     return "\n".join(parts)
