@@ -418,7 +418,9 @@ class Fetcher(PathFetching):
     def _written_order(self, unit: Unit, bound: list[str]) -> list[TriplePattern]:
         if len(unit.patterns) == 1:
             return list(unit.patterns)
-        key = (id(unit), tuple(bound))
+        # keyed by the patterns, never by id(unit): units of finished steps are freed, and a unit made later
+        # (or in a step running beside) can get the same id and would be written with another unit's patterns
+        key = (unit.patterns, tuple(bound))
         if key not in self._orders:
             self._orders[key] = order_patterns(unit.patterns, set(bound), self.summaries, self._estimate)
         return self._orders[key]

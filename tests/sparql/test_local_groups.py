@@ -206,3 +206,28 @@ def test_small_unconnected_parts_one_source_holds_are_one_request(shop):
     result = Federation(sources, summaries=summaries).query(text)
     _same_as_merge(result, merged, text)
     assert result.stats["requests"] == 1
+
+
+def test_a_units_written_order_is_its_own_even_when_an_earlier_units_id_is_reused():
+    """Units of finished steps are freed and their ids reused (CPython reuses the memory at once): the order
+    a subquery is written in must come from the unit's own patterns, never from a cache keyed by id."""
+    from rdflib import URIRef, Variable
+
+    from sparql.execution import Fetcher
+    from sparql.planning import TriplePattern, Unit
+
+    def patterns(predicate: str) -> tuple[TriplePattern, ...]:
+        return tuple(TriplePattern(Variable("s"), URIRef(f"{EX}{predicate}{i}"), Variable(f"o{i}")) for i in range(2))
+
+    fetcher = Fetcher({}, None, {}, pool=None)
+    reused = 0
+    for k in range(50):
+        first = Unit(patterns(f"p{k}_"), ("a",))
+        first_id = id(first)
+        assert set(fetcher._written_order(first, [])) == set(first.patterns)
+        later = patterns(f"q{k}_")
+        del first
+        second = Unit(later, ("a",))  # made right after the first is freed: usually at its address
+        reused += id(second) == first_id
+        assert set(fetcher._written_order(second, [])) == set(second.patterns)
+    assert reused > 0  # the situation the test is about did happen
