@@ -216,9 +216,10 @@ class Fetcher(PathFetching):
             # An OPTIONAL sharing no variable with the mandatory part is not bounded by it (its subqueries
             # would be the same): fetched beside it, a round trip earlier. If the mandatory part turns out
             # empty, those requests were not needed; the answer is the same.
-            apart = [lj for lj in chain if _apart(base, lj)]
-            chain = [lj for lj in chain if not _apart(base, lj)]
-            mandatory = functools.partial(self._fetch_mandatory, base, chain, seed, filters)
+            is_apart = [_apart(base, lj) for lj in chain]
+            apart = [lj for lj, a in zip(chain, is_apart, strict=True) if a]
+            bound = [lj for lj, a in zip(chain, is_apart, strict=True) if not a]
+            mandatory = functools.partial(self._fetch_mandatory, base, bound, seed, filters)
             steps = [mandatory, *(functools.partial(self._fetch_optional, lj, None) for lj in apart)]
             left, rest = self._side_by_side(steps)[0]
             self._side_by_side([functools.partial(self._fetch_optional, lj, left) for lj in rest])
@@ -743,15 +744,21 @@ def _apart(base: object, optional: CompValue) -> bool:
     expr = optional.get("expr")
     if expr is not None and exists_in(expr):
         return False
-    inner = {str(v) for v in getattr(optional.p2, "get", lambda _k: None)("_vars") or ()}
-    if expr is not None and not expr_vars(expr) <= inner:
+    inner = _node_vars(optional.p2)
+    if expr is not None and (inner is None or not expr_vars(expr) <= {str(v) for v in inner}):
         return False
     return _shares_no_variable(base, optional.p2)
 
 
+def _node_vars(node: object) -> set | frozenset | None:
+    """The variables rdflib's translation lists for an algebra node (None when it lists none)."""
+    found = node.get("_vars") if isinstance(node, CompValue) else None
+    return found if isinstance(found, (set, frozenset)) else None
+
+
 def _shares_no_variable(a: object, b: object) -> bool:
-    va, vb = getattr(a, "get", lambda _k: None)("_vars"), getattr(b, "get", lambda _k: None)("_vars")
-    return isinstance(va, (set, frozenset)) and isinstance(vb, (set, frozenset)) and not (va & vb)
+    va, vb = _node_vars(a), _node_vars(b)
+    return va is not None and vb is not None and not (va & vb)
 
 
 def _is_values(node: object) -> bool:

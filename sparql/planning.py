@@ -170,27 +170,35 @@ def split_bgp(triples: Iterable[tuple]) -> tuple[list[TriplePattern], list[PathP
     return plain, paths
 
 
-def iter_bgps(node: object, seen: set[int] | None = None):
-    """Every BGP node of an algebra tree, the patterns of EXISTS included."""
+def iter_nodes(node: object, seen: dict[int, object] | None = None):
+    """Every node of an algebra tree once, the graph patterns of EXISTS included (after the EXISTS node).
+
+    ``seen`` holds the nodes themselves, not only their ids: an EXISTS pattern that rdflib left untranslated
+    is translated here into a new object, and once freed its id could come back for the next one."""
     from rdflib.plugins.sparql.parserutils import CompValue
 
-    seen = set() if seen is None else seen
+    seen = {} if seen is None else seen
     if isinstance(node, CompValue):
         if id(node) in seen:
             return
-        seen.add(id(node))
-        if node.name == "BGP":
-            yield node
-            return
+        seen[id(node)] = node
+        yield node
         if node.name in ("Builtin_EXISTS", "Builtin_NOTEXISTS"):
-            yield from iter_bgps(exists_graph(node), seen)
+            yield from iter_nodes(exists_graph(node), seen)
             return
+        if node.name == "BGP":
+            return  # its triples hold terms and paths, no nodes
         for key, value in node.items():
             if key != "_vars":
-                yield from iter_bgps(value, seen)
+                yield from iter_nodes(value, seen)
     elif isinstance(node, (list, tuple)):
         for item in node:
-            yield from iter_bgps(item, seen)
+            yield from iter_nodes(item, seen)
+
+
+def iter_bgps(node: object):
+    """Every BGP node of an algebra tree, the patterns of EXISTS included."""
+    return (n for n in iter_nodes(node) if n.name == "BGP")
 
 
 class SourceSelector:

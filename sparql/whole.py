@@ -15,10 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from rdflib.plugins.sparql.parserutils import CompValue
-
-from .algebra import ParsedQuery, exists_graph
-from .planning import SourceSelector, iter_bgps, make_units, split_bgp
+from .algebra import ParsedQuery
+from .planning import SourceSelector, iter_bgps, iter_nodes, make_units, split_bgp
 from .results import QueryResult
 from .sources import Source
 
@@ -30,7 +28,7 @@ REFUSED = frozenset({"Graph", "ServiceGraphPattern"})
 
 def sole_source(parsed: ParsedQuery, selector: SourceSelector, summaries: Mapping[str, Mapping] | None) -> str | None:
     """The one source that can match every pattern of the query, or None (several, none, or a path)."""
-    if parsed.kind not in SHIPPABLE_KINDS or parsed.base_iri is not None or _mentions(parsed.algebra, REFUSED):
+    if parsed.kind not in SHIPPABLE_KINDS or parsed.base_iri is not None or _refused(parsed):
         return None
     relevant: set[str] = set()
     for bgp in iter_bgps(parsed.algebra):
@@ -56,14 +54,6 @@ def answer_at(source: Source, parsed: ParsedQuery) -> tuple[QueryResult, int, in
     return result, answer.nbytes, len(answer.rows)
 
 
-def _mentions(node: object, names: frozenset[str]) -> bool:
-    """Whether the algebra holds a node named in ``names``, inside EXISTS too."""
-    if isinstance(node, CompValue):
-        if node.name in names:
-            return True
-        if node.name in ("Builtin_EXISTS", "Builtin_NOTEXISTS"):
-            return _mentions(exists_graph(node), names)
-        return any(_mentions(value, names) for key, value in node.items() if key != "_vars")
-    if isinstance(node, (list, tuple)):
-        return any(_mentions(item, names) for item in node)
-    return False
+def _refused(parsed: ParsedQuery) -> bool:
+    """Whether the query uses GRAPH or SERVICE anywhere, inside EXISTS too."""
+    return any(node.name in REFUSED for node in iter_nodes(parsed.algebra))
