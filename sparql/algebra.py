@@ -68,10 +68,25 @@ def translate_query(tree, base: str | None = None) -> Query:
         root = CompValue(query.name, p=pattern, template=template, datasetClause=query.datasetClause)
     else:
         root = CompValue(query.name, p=pattern, datasetClause=query.datasetClause, PV=projected)
+    root = algebra.traverse(root, visitPost=_translate_exists)
     root = algebra.traverse(root, visitPost=algebra.simplify)
     algebra._traverseAgg(root, visitor=algebra.analyse)
     algebra._traverseAgg(root, algebra._addVars)
     return Query(prologue, root)
+
+
+def _translate_exists(node: object) -> None:
+    """rdflib translates the pattern of an EXISTS in FILTER and BIND only; one in a projection, ORDER BY or
+    HAVING stays a parse tree, its property paths untranslated (the planner could not read it). Translated
+    here the way rdflib's translate does: paths first, then the group."""
+    if isinstance(node, CompValue) and node.name in ("Builtin_EXISTS", "Builtin_NOTEXISTS"):
+        if node.graph.name in ("GroupGraphPatternSub", "GroupGraphPattern"):
+            # the item, not an attribute (which CompValue's items would not show to later passes)
+            node["graph"] = algebra.translateGroupGraphPattern(
+                algebra.traverse(node.graph, visitPost=algebra.translatePath)
+            )
+            if node.graph.name == "Filter":
+                node.graph.no_isolated_scope = True  # as rdflib's translateExists: filters see outer variables
 
 
 @dataclass
