@@ -183,7 +183,8 @@ def main() -> None:
                 created = time.perf_counter()
                 parse_cached.cache_clear()
                 job = job_run(job_id=job.pk)
-                phases.setdefault(PHASES["job_create"], []).append(created - start)
+                if args.phases:
+                    phases.setdefault(PHASES["job_create"], []).append(created - start)
                 return time.perf_counter() - start, job
 
         if args.queries:
