@@ -121,43 +121,38 @@ class Fetcher(PathFetching):
         with self._lock:
             self.failed.setdefault(exc.source, exc.reason)
 
-    def _probe(self, name: str, pattern_key: str) -> bool:
+    def _request(self, name: str, send: Callable[[Source], tuple[object, int, int]], otherwise: object):
+        """One request to a source, ``send`` giving (value, bytes received, rows): the cancel is checked first
+        and the cost counted. A source that fails (or failed before) raises, or under partial gives
+        ``otherwise``."""
         self._check_cancel()
         if name in self.failed:
-            return False
+            return otherwise
         try:
-            answer, nbytes = self.sources[name].ask(f"ASK {{ {pattern_key} }}")
+            value, nbytes, rows = send(self.sources[name])
         except SourceError as exc:
             self._fail(exc)
-            return False
-        self._account(name, nbytes, 0)
-        return answer
+            return otherwise
+        self._account(name, nbytes, rows)
+        return value
+
+    def _probe(self, name: str, pattern_key: str) -> bool:
+        return self._request(name, lambda source: (*source.ask(f"ASK {{ {pattern_key} }}"), 0), False)
 
     def _select(self, name: str, query: str) -> list[Solution]:
-        self._check_cancel()
-        if name in self.failed:
-            return []
-        try:
-            answer = self.sources[name].select(query)
-        except SourceError as exc:
-            self._fail(exc)
-            return []
-        self._account(name, answer.nbytes, len(answer.rows))
-        return answer.rows
+        def send(source: Source) -> tuple[list[Solution], int, int]:
+            answer = source.select(query)
+            return answer.rows, answer.nbytes, len(answer.rows)
+
+        return self._request(name, send, [])
 
     def answer_whole(self, parsed: ParsedQuery) -> QueryResult | None:
-        """The query answered by the one source that can match all of it (whole.py), or None."""
+        """The query answered by the one source that can match all of it (whole.py), or None; None too when
+        that source failed under partial, and the normal path then answers without it."""
         name = sole_source(parsed, self.selector, self.summaries)
         if name is None:
             return None
-        self._check_cancel()
-        try:
-            result, nbytes, rows = answer_at(self.sources[name], parsed)
-        except SourceError as exc:
-            self._fail(exc)
-            return None  # under partial: the normal path answers without the failed source
-        self._account(name, nbytes, rows)
-        return result
+        return self._request(name, lambda source: answer_at(source, parsed), None)
 
     def _run(self, jobs: list[tuple[str, str]]) -> list[list[Solution]]:
         if len(jobs) <= 1:
