@@ -8,6 +8,7 @@ every answer) are then queried locally, which gives exact SPARQL semantics.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import threading
@@ -89,6 +90,7 @@ class Fetcher(PathFetching):
         self._lock = threading.Lock()
         self._orders: dict[tuple, list[TriplePattern]] = {}
         self._estimates: dict[tuple, float] = {}
+        self._units: dict[tuple[TriplePattern, ...], list[Unit]] = {}
         self.selector = SourceSelector(list(self.sources), summaries, self._probe, ask_cache, pool)
 
     # -- requests -----------------------------------------------------------------------------------
@@ -146,10 +148,18 @@ class Fetcher(PathFetching):
 
         return self._request(name, send, [])
 
+    def units_of(self, plain: list[TriplePattern]) -> list[Unit]:
+        """The local groups of a BGP's patterns (planning.make_units), worked out once per query: whole-query
+        shipping asks before the fetch does. Fresh copies, as the fetch attaches OPTIONALs to them."""
+        key = tuple(plain)
+        if key not in self._units:
+            self._units[key] = make_units(plain, self.selector.select(plain), self.summaries)
+        return [dataclasses.replace(unit, optionals=[]) for unit in self._units[key]]
+
     def answer_whole(self, parsed: ParsedQuery) -> QueryResult | None:
         """The query answered by the one source that can match all of it (whole.py), or None; None too when
         that source failed under partial, and the normal path then answers without it."""
-        name = sole_source(parsed, self.selector, self.summaries)
+        name = sole_source(parsed, self.units_of)
         if name is None:
             return None
         return self._request(name, lambda source: answer_at(source, parsed), None)
@@ -309,7 +319,7 @@ class Fetcher(PathFetching):
             if any(not relevant[tp] for tp in plain):
                 return []
             bound = {v for s in sols for v in s}
-            units = self._merge_small_exclusive(make_units(plain, relevant, self.summaries), bound)
+            units = self._merge_small_exclusive(self.units_of(plain), bound)
             if optionals and attached is not None:
                 attached |= self._attach_optionals(units, relevant, optionals)
             # Parts sharing no variable do not bound each other: fetched at once, then combined.

@@ -13,10 +13,10 @@ query asked with provenance is never shipped whole."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable
 
 from .algebra import ParsedQuery
-from .planning import SourceSelector, iter_bgps, iter_nodes, make_units, split_bgp
+from .planning import TriplePattern, Unit, iter_bgps, iter_nodes, split_bgp
 from .results import QueryResult
 from .sources import Source
 
@@ -26,8 +26,9 @@ SHIPPABLE_KINDS = ("SELECT", "ASK")
 REFUSED = frozenset({"Graph", "ServiceGraphPattern"})
 
 
-def sole_source(parsed: ParsedQuery, selector: SourceSelector, summaries: Mapping[str, Mapping] | None) -> str | None:
-    """The one source that can match every pattern of the query, or None (several, none, or a path)."""
+def sole_source(parsed: ParsedQuery, units_of: Callable[[list[TriplePattern]], list[Unit]]) -> str | None:
+    """The one source that can match every pattern of the query, or None (several, none, or a path);
+    ``units_of`` gives a BGP's local groups with their sources (Fetcher.units_of)."""
     if parsed.kind not in SHIPPABLE_KINDS or parsed.base_iri is not None or _refused(parsed):
         return None
     relevant: set[str] = set()
@@ -35,7 +36,7 @@ def sole_source(parsed: ParsedQuery, selector: SourceSelector, summaries: Mappin
         plain, paths = split_bgp(bgp.triples)
         if paths:
             return None
-        for unit in make_units(plain, selector.select(plain), summaries):
+        for unit in units_of(plain):
             relevant.update(unit.sources)
             if len(relevant) > 1:
                 return None
