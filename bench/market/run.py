@@ -15,6 +15,7 @@ number of SQL statements from submit to quote (commits not counted).
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
 import shutil
 import statistics
@@ -97,6 +98,7 @@ def main() -> None:
     )
     parser.add_argument("--queries", default="", help="comma-separated names (q01,q09,...); default: all")
     parser.add_argument("--phases", action="store_true", help="also print where the market's own time goes")
+    parser.add_argument("--profile", default="", help="write a cProfile of the market's jobs to this file")
     parser.add_argument(
         "--database-url", default="", help="an empty database to use (default: SQLite in a temporary folder)"
     )
@@ -173,8 +175,12 @@ def main() -> None:
         if args.phases:
             time_phases(phases)
 
+        profiler = cProfile.Profile() if args.profile else None
+
         def market(text: str) -> tuple[float, QueryJob]:
             statements.clear()
+            if profiler:
+                profiler.enable()
             with connection.execute_wrapper(count):  # a list append per statement: microseconds
                 # The web process parses at submit and the worker again: no parse is cached between runs.
                 parse_cached.cache_clear()
@@ -185,7 +191,10 @@ def main() -> None:
                 job = job_run(job_id=job.pk)
                 if args.phases:
                     phases.setdefault(PHASES["job_create"], []).append(created - start)
-                return time.perf_counter() - start, job
+                elapsed = time.perf_counter() - start
+                if profiler:
+                    profiler.disable()
+                return elapsed, job
 
         if args.queries:
             queries = [(name, text) for name, text in queries if name in args.queries.split(",")]
@@ -221,6 +230,8 @@ def main() -> None:
                 )
             )
             log(f"{name}: plain {p:.3f}s provenance {v:.3f}s market {m:.3f}s")
+        if profiler:
+            profiler.dump_stats(args.profile)
     finally:
         for server in servers:
             server.stop()

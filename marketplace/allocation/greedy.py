@@ -34,93 +34,200 @@ class _State:
         order = np.argsort(c.deriv_items, kind="stable")
         counts = np.bincount(c.deriv_items, minlength=c.n_items)
         self.item_ptr = np.concatenate([[0], np.cumsum(counts)]).tolist()
-        self.item_derivs = inc_deriv[order].tolist()
-        self.share = (c.price / np.maximum(c.demand(), 1)).tolist()
+        self.item_derivs_array = inc_deriv[order]
+        self.item_derivs = self.item_derivs_array.tolist()
+        share = c.price / np.maximum(c.demand(), 1)
+        self.share = share.tolist()
         self.bought = [False] * c.n_items
         self.chosen = [-1] * c.n_rows
         self.remaining = math.inf if c.budget is None else c.budget
-        self.cost = [sum(self.price[j] for j in its) for its in self.items_of]
-        self.shared_cost = [sum(self.share[j] for j in its) for its in self.items_of]
+        # prices are integers below 2**53, so the float sums are exact
+        self.cost = (
+            np.bincount(inc_deriv, weights=c.price[c.deriv_items], minlength=c.n_derivs).astype(np.int64).tolist()
+        )
+        self.shared_cost = np.bincount(inc_deriv, weights=share[c.deriv_items], minlength=c.n_derivs).tolist()
 
-    def buy_item(self, j: int, on_change) -> None:
+    def derivs_using(self, j: int) -> list[int]:
+        return self.item_derivs[self.item_ptr[j] : self.item_ptr[j + 1]]
+
+    def buy_item(self, j: int) -> None:
         self.bought[j] = True
         self.remaining -= self.price[j]
         p, s = self.price[j], self.share[j]
-        for k in self.item_derivs[self.item_ptr[j] : self.item_ptr[j + 1]]:
-            self.cost[k] -= p
-            self.shared_cost[k] -= s
-            on_change(k)
+        cost, shared_cost = self.cost, self.shared_cost
+        for k in self.derivs_using(j):
+            cost[k] -= p
+            shared_cost[k] -= s
 
     def unbuy_item(self, j: int) -> None:
         self.bought[j] = False
         self.remaining += self.price[j]
         p, s = self.price[j], self.share[j]
-        for k in self.item_derivs[self.item_ptr[j] : self.item_ptr[j + 1]]:
+        for k in self.derivs_using(j):
             self.cost[k] += p
             self.shared_cost[k] += s
 
 
-def _take_by_ratio(st: _State, shared: bool) -> None:
-    """Lazy max-heap of derivations keyed by value / (shared or real) marginal cost."""
-    version = [0] * st.c.n_derivs
-    heap: list[tuple[int, float, int, int]] = []
+class _RatioQueue:
+    """Derivations of rows not yet taken, best first: unlimited rows by marginal cost, then finite rows by
+    value per marginal cost (ties by index).
 
-    def key(k: int) -> tuple[int, float]:
-        r = st.deriv_row[k]
-        if st.unlimited[r]:
-            return (0, float(st.cost[k]))  # unlimited rows first, cheapest first
-        cost = st.shared_cost[k] if shared else st.cost[k]
-        return (1, -st.value[r] / cost if cost > 1e-12 else -math.inf)
+    Buying an item lowers the marginal cost of every derivation that uses it, which must then come earlier.
+    Most items are used by a row or two, whose derivations go into a heap. An item used by a large share of
+    what is still queued (an access fee, a popular shared triple) would flood that heap, so instead the
+    queue's sorted run is rebuilt with numpy. An entry is current while its key equals `key[k]`.
+    """
 
-    def push(k: int) -> None:
-        if st.chosen[st.deriv_row[k]] >= 0:
+    def __init__(self, st: _State, cost: list) -> None:
+        self.st, self.cost = st, cost
+        c = st.c
+        self.key = [0.0] * c.n_derivs
+        self.heap: list[tuple[float, int]] = []
+        self.unlimited_heap: list[tuple[float, int]] = []
+        open_row = np.array(st.chosen, dtype=np.int64)[c.deriv_row] < 0
+        for k in np.flatnonzero(open_row & c.unlimited[c.deriv_row]).tolist():
+            self._push(k)
+        self.run_ids: list[int] = []
+        self.run_keys: list[float] = []
+        self.at = 0
+        self._rebuild(np.flatnonzero(open_row & ~c.unlimited[c.deriv_row]))
+
+    def _finite_key(self, k: int) -> float:
+        cost = self.cost[k]
+        return -self.st.value[self.st.deriv_row[k]] / cost if cost > 1e-12 else -math.inf
+
+    def _push(self, k: int) -> None:
+        if self.st.unlimited[self.st.deriv_row[k]]:
+            self.key[k] = key = float(self.cost[k])
+            heapq.heappush(self.unlimited_heap, (key, k))
+        else:
+            self.key[k] = key = self._finite_key(k)
+            heapq.heappush(self.heap, (key, k))
+
+    def _rebuild(self, ids: np.ndarray) -> None:
+        """The sorted run becomes `ids` (finite derivations of open rows) by their current keys."""
+        cost = np.asarray(self.cost, dtype=float)[ids]
+        value = self.st.c.value[self.st.c.deriv_row[ids]]
+        with np.errstate(divide="ignore"):
+            keys = np.where(cost > 1e-12, -value / np.where(cost > 1e-12, cost, 1.0), -np.inf)
+        order = np.lexsort((ids, keys))
+        self.run_ids, self.run_keys, self.at = ids[order].tolist(), keys[order].tolist(), 0
+        current = np.array(self.key)
+        current[ids] = keys
+        self.key = current.tolist()
+
+    def lowered(self, j: int) -> None:
+        """Item j was bought: the derivations using it cost less."""
+        chosen, deriv_row = self.st.chosen, self.st.deriv_row
+        users = self.st.derivs_using(j)
+        if 16 * len(users) <= len(self.run_ids) - self.at:
+            for k in users:
+                if chosen[deriv_row[k]] < 0:
+                    self._push(k)
             return
-        version[k] += 1
-        cls, ratio = key(k)
-        heapq.heappush(heap, (cls, ratio, k, version[k]))
+        c = self.st.c
+        open_row = np.array(chosen, dtype=np.int64)[c.deriv_row] < 0
+        affected = self.st.item_derivs_array[self.st.item_ptr[j] : self.st.item_ptr[j + 1]]
+        affected = affected[open_row[affected]]
+        for k in affected[c.unlimited[c.deriv_row[affected]]].tolist():
+            self._push(k)
+        queued = np.zeros(c.n_derivs, dtype=bool)
+        queued[self.run_ids[self.at :]] = True
+        queued[affected[~c.unlimited[c.deriv_row[affected]]]] = True
+        # heap entries of rebuilt derivations stay in the heap and are skipped as stale
+        self._rebuild(np.flatnonzero(queued))
 
-    for k in range(st.c.n_derivs):
-        if st.chosen[st.deriv_row[k]] < 0:
-            cls, ratio = key(k)
-            heap.append((cls, ratio, k, 0))
-    heapq.heapify(heap)
-    while heap:
-        _, _, k, ver = heapq.heappop(heap)
-        r = st.deriv_row[k]
-        if ver != version[k] or st.chosen[r] >= 0:
+    def pop(self) -> int:
+        """The best current derivation, or -1 when none is left (the caller checks that its row is open)."""
+        key, unlimited_heap = self.key, self.unlimited_heap
+        while unlimited_heap:
+            entry, k = heapq.heappop(unlimited_heap)
+            if key[k] == entry:
+                return k
+        heap, run_ids, run_keys = self.heap, self.run_ids, self.run_keys
+        while True:
+            if self.at < len(run_ids) and not (heap and heap[0] < (run_keys[self.at], run_ids[self.at])):
+                entry, k = run_keys[self.at], run_ids[self.at]
+                self.at += 1
+            elif heap:
+                entry, k = heapq.heappop(heap)
+            else:
+                return -1
+            if key[k] == entry:
+                return k
+
+
+def _take_by_ratio(st: _State, shared: bool) -> None:
+    """Take derivations best ratio first while they pay for their (shared) marginal cost and fit the budget."""
+    cost = st.shared_cost if shared else st.cost
+    queue = _RatioQueue(st, cost)
+    chosen, deriv_row, value, unlimited = st.chosen, st.deriv_row, st.value, st.unlimited
+    while (k := queue.pop()) >= 0:
+        r = deriv_row[k]
+        if chosen[r] >= 0:
             continue
         if st.cost[k] > st.remaining:
             continue  # comes back if some of its items get bought
-        if not st.unlimited[r]:
-            needed = st.shared_cost[k] if shared else st.cost[k]
-            if st.value[r] < needed - 1e-9:
-                continue
-        st.chosen[r] = k
+        if not unlimited[r] and value[r] < cost[k] - 1e-9:
+            continue
+        chosen[r] = k
         for j in st.items_of[k]:
             if not st.bought[j]:
-                st.buy_item(j, push)
+                st.buy_item(j)
+                queue.lowered(j)
+
+
+def _chosen_pairs(st: _State) -> tuple[np.ndarray, np.ndarray]:
+    """(item, row) for every item of every chosen derivation."""
+    c = st.c
+    chosen = np.array(st.chosen, dtype=np.int64)
+    rows = np.flatnonzero(chosen >= 0)
+    starts = c.deriv_ptr[chosen[rows]]
+    lengths = c.deriv_ptr[chosen[rows] + 1] - starts
+    offsets = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    return c.deriv_items[np.repeat(starts, lengths) + offsets], np.repeat(rows, lengths)
 
 
 def _drop_unpaid_items(st: _State) -> None:
     """Unbuy items that cost more than the value of the rows that depend on them alone."""
-    users: dict[int, set[int]] = {}
-    for r, k in enumerate(st.chosen):
-        if k >= 0:
-            for j in st.items_of[k]:
-                users.setdefault(j, set()).add(r)
+    one_derivation = np.diff(st.c.row_ptr) == 1
+    for _ in range(10):
+        if not _drop_pass(st, one_derivation):
+            break
 
-    def alternative(r: int, without: int) -> int:
-        for k in range(st.row_ptr[r], st.row_ptr[r + 1]):
-            its = st.items_of[k]
-            if without not in its and all(st.bought[i] for i in its):
-                return k
-        return -1
+
+def _alternative(st: _State, r: int, without: int) -> int:
+    """A derivation of row r whose items are all bought, other than item `without`, or -1."""
+    for k in range(st.row_ptr[r], st.row_ptr[r + 1]):
+        its = st.items_of[k]
+        if without not in its and all(st.bought[i] for i in its):
+            return k
+    return -1
+
+
+def _drop_pass(st: _State, one_derivation: np.ndarray) -> bool:
+    """One pass over the bought items, dearest first; True if some item was unbought."""
+    c = st.c
+    items, rows = _chosen_pairs(st)
+    # Most items are needed by rows that have no other derivation and pay for them: settled in numpy.
+    # Within a pass an item may stop being needed as others go; the next pass sees it.
+    sole = one_derivation[rows]
+    worth = np.where(c.unlimited[rows[sole]], np.inf, c.value[rows[sole]])
+    needed_surely = np.bincount(items[sole], weights=worth, minlength=c.n_items) >= c.price
+    item_ptr = np.concatenate([[0], np.cumsum(np.bincount(items, minlength=c.n_items))]).tolist()
+    rows_by_item = rows[np.argsort(items, kind="stable")].tolist()
+    users: dict[int, set[int]] = {}
+
+    def users_of(j: int) -> set[int]:
+        if j not in users:
+            users[j] = set(rows_by_item[item_ptr[j] : item_ptr[j + 1]])
+        return users[j]
 
     def needed(j: int) -> bool:
-        # stop as soon as the rows that would be lost pay for the item: most items are needed
+        # stop as soon as the rows that would be lost pay for the item
         loss, price = 0, st.price[j]
-        for r in users.get(j, ()):
-            if alternative(r, j) < 0:
+        for r in users_of(j):
+            if _alternative(st, r, j) < 0:
                 if st.unlimited[r]:
                     return True
                 loss += st.value[r]
@@ -128,23 +235,22 @@ def _drop_unpaid_items(st: _State) -> None:
                     return True
         return False
 
-    for _ in range(10):
-        changed = False
-        for j in sorted((j for j in range(st.c.n_items) if st.bought[j]), key=lambda j: -st.price[j]):
-            if not st.bought[j] or needed(j):
-                continue
-            changed = True
-            for r in list(users.get(j, ())):
-                alt = alternative(r, j)
-                for i in st.items_of[st.chosen[r]]:
-                    users[i].discard(r)
-                st.chosen[r] = alt
-                if alt >= 0:
-                    for i in st.items_of[alt]:
-                        users.setdefault(i, set()).add(r)
-            st.unbuy_item(j)
-        if not changed:
-            break
+    doubtful = np.flatnonzero(np.array(st.bought, dtype=bool) & ~needed_surely)
+    changed = False
+    for j in doubtful[np.argsort(-c.price[doubtful], kind="stable")].tolist():
+        if not st.bought[j] or needed(j):
+            continue
+        changed = True
+        for r in list(users_of(j)):
+            alt = _alternative(st, r, j)
+            for i in st.items_of[st.chosen[r]]:
+                users_of(i).discard(r)
+            st.chosen[r] = alt
+            if alt >= 0:
+                for i in st.items_of[alt]:
+                    users_of(i).add(r)
+        st.unbuy_item(j)
+    return changed
 
 
 def _take_all_that_pay(st: _State, shared: bool) -> None:
@@ -172,7 +278,7 @@ def _take_all_that_pay(st: _State, shared: bool) -> None:
         bought[c.deriv_items[taken[inc_deriv]]] = True
     st.chosen = chosen.tolist()
     for j in np.flatnonzero(bought & ~np.array(st.bought, dtype=bool)).tolist():
-        st.buy_item(j, lambda k: None)
+        st.buy_item(j)
 
 
 def solve_greedy(c: Compiled) -> Solution:
