@@ -41,6 +41,16 @@ class PriceModel(models.Model):
         return self.subscription_price is not None
 
 
+class CatalogVersion(models.Model):
+    """One row whose number changes in the same commit as anything the market sells from (datasets, their
+    publishers, price models, summaries, the platform fee); database triggers bump it (`catalog_version`)."""
+
+    version = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"catalog version {self.version}"
+
+
 class Subscription(models.Model):
     """A buyer's paid access to one dataset for a period: its data costs that buyer nothing meanwhile."""
 

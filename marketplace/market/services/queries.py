@@ -336,6 +336,7 @@ def job_run(*, job_id, time_limit: float | None = None) -> QueryJob:
                 job=job,
                 datasets=selection.datasets,
                 subscribed=selection.subscribed,
+                fee_rate=selection.fee_rate,
                 first=True,
                 rows=derivations,  # what encode_provenance just stored, without the decode
             )

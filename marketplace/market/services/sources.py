@@ -5,16 +5,19 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db import connection
+from django.db.models import QuerySet
+from django.utils import timezone
 
 from marketplace.catalog.models import ClassCount, Dataset, DatasetSummary, PredicateCount
 from marketplace.catalog.services.safety import UnsafeInput
 from marketplace.catalog.services.sources import engine_source
+from marketplace.money.services.fees import fee_percent
 from sparql import Source, SourceError
 
-from ..models import PriceModel
-from ..selectors import active_subscriptions
+from ..models import CatalogVersion, PriceModel, Subscription
 
 
 def source_name(dataset_id: int) -> str:
@@ -45,21 +48,72 @@ class Selection:
     datasets: list[Dataset]
     notes: list[str] = field(default_factory=list)
     subscribed: set[int] = field(default_factory=set)
+    fee_rate: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class _Catalog:
+    version: int
+    datasets: tuple[Dataset, ...]
+    fee_rate: Decimal
+
+
+_catalog: _Catalog | None = None  # this process's copy; its Dataset objects are shared, never modified
+
+
+def _version_and_subscriptions(buyer_id) -> tuple[int | None, set[int]]:
+    """The catalog version and the datasets the buyer subscribes to now, in one statement. Raw SQL, as the
+    ORM takes four times as long as the database to compile the union; the subscription condition is
+    `selectors.active_subscriptions`' (tests/market/test_catalog_version.py holds them to the same answer)."""
+    qn = connection.ops.quote_name
+    subscription = Subscription._meta
+    column = {name: qn(subscription.get_field(name).column) for name in ("buyer", "dataset", "starts_at", "ends_at")}
+    sql = (
+        f"SELECT 0, version FROM {qn(CatalogVersion._meta.db_table)} WHERE id = 1 UNION ALL "
+        f"SELECT 1, {column['dataset']} FROM {qn(subscription.db_table)} "
+        f"WHERE {column['buyer']} = %s AND {column['starts_at']} <= %s AND {column['ends_at']} > %s"
+    )
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    current, subscribed = None, set()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [buyer_id, now, now])
+        for is_subscription, number in cursor.fetchall():
+            if is_subscription:
+                subscribed.add(number)
+            else:
+                current = number
+    return current, subscribed
+
+
+def catalog_on_sale(*, buyer_id) -> tuple[tuple[Dataset, ...], Decimal, set[int]]:
+    """The datasets on sale (with publisher, price model and summary row, without the engine's summary),
+    the platform fee rate and the buyer's subscriptions.
+
+    The first two are read again only when the catalog version has changed (`catalog_version`). The version is
+    read before the catalog, so a copy is never older than the version it is kept under."""
+    global _catalog
+    version, subscribed = _version_and_subscriptions(buyer_id)
+    # Inside a transaction the version does not show the transaction's own writes (it changes at commit),
+    # and what is read there could still be rolled back: read afresh, keep nothing.
+    kept = version is not None and not connection.in_atomic_block
+    cached = _catalog
+    if kept and cached is not None and cached.version == version:
+        return cached.datasets, cached.fee_rate, subscribed
+    datasets = tuple(datasets_on_sale().select_related("summary").defer("summary__engine"))
+    fee_rate = fee_percent()
+    if kept:
+        _catalog = _Catalog(version, datasets, fee_rate)
+    return datasets, fee_rate, subscribed
 
 
 def select_datasets(*, buyer_id, include: Sequence[str], exclude: Sequence[str]) -> Selection:
     """The datasets on sale, narrowed by the buyer's include/exclude lists (publisher slugs or dataset ids).
 
     Subscription-only datasets take part only for their subscribers. The datasets' summary rows come with them
-    (for `build_summaries`), without the engine's summary itself."""
-    chosen, notes, subscribed = [], [], set()
-    # The buyer's subscriptions come in the same statement. The engine's summary (up to a few MB with its
-    # membership filter) is read by build_summaries, from its cache.
-    subscriptions = active_subscriptions(buyer_id=buyer_id).filter(dataset_id=OuterRef("pk"))
-    on_sale = datasets_on_sale().select_related("summary").defer("summary__engine")
-    for dataset in on_sale.annotate(buyer_subscribes=Exists(subscriptions)):
-        if dataset.buyer_subscribes:
-            subscribed.add(dataset.pk)
+    (for `build_summaries`, which reads the engine's summary, up to a few MB, from its own cache)."""
+    chosen, notes = [], []
+    on_sale, fee_rate, subscribed = catalog_on_sale(buyer_id=buyer_id)
+    for dataset in on_sale:
         if not dataset.is_queryable:
             continue
         if include and not _matches(dataset, include):
@@ -70,7 +124,8 @@ def select_datasets(*, buyer_id, include: Sequence[str], exclude: Sequence[str])
             notes.append(f"“{dataset.title}” is sold by subscription only; subscribe to include it.")
             continue
         chosen.append(dataset)
-    return Selection(chosen, notes, subscribed)
+    subscribed &= {d.pk for d in on_sale}
+    return Selection(chosen, notes, subscribed, fee_rate)
 
 
 def build_sources(datasets: Sequence[Dataset]) -> tuple[list[Source], list[str]]:
