@@ -47,8 +47,8 @@ class Federation:
         """Stop the running query at its next request; it raises QueryCancelled."""
         self.cancel_event.set()
 
-    def parse(self, text: str, base_iri: str | None = None) -> ParsedQuery:
-        return parse_query(text, base_iri)
+    def parse(self, text: str, base_iri: str | None = None, *, strict: bool = True) -> ParsedQuery:
+        return parse_query(text, base_iri, strict=strict)
 
     def plan(
         self, text: str, base_iri: str | None = None, probe: bool = False, parsed: ParsedQuery | None = None

@@ -36,9 +36,10 @@ _HELD_FIELDS = ["variables", "rows_available", "answer", "provenance", "federati
 
 
 @functools.lru_cache(maxsize=64)
-def parse_cached(query: str):
-    """The engine's parse of a query text; asking and running parse the same text once per process."""
-    return Federation([]).parse(query)
+def parse_cached(query: str, strict: bool = True):
+    """The engine's parse of a query text; asking and running parse the same text once per process.
+    `strict=False` for a job's query, whose syntax was checked in full when it was asked."""
+    return Federation([]).parse(query, strict=strict)
 
 
 def _clean_entries(entries: Sequence | None) -> list[str]:
@@ -285,7 +286,8 @@ def job_run(*, job_id, time_limit: float | None = None) -> QueryJob:
         return _finish(job, status, error, selection.datasets)
 
     try:
-        parsed = parse_cached(job.query)  # the worker's one parse: planning and pricing share it
+        # the worker's one parse: planning and pricing share it
+        parsed = parse_cached(job.query, strict=False)
         result = federation.query(job.query, provenance=True, partial=True, progress=watcher.update, parsed=parsed)
     except QueryCancelled:
         if expired.is_set():
