@@ -30,7 +30,7 @@ class _State:
         flat = c.deriv_items.tolist()
         self.items_of = [flat[ptr[k] : ptr[k + 1]] for k in range(c.n_derivs)]
         # derivations using each item, as CSR
-        inc_deriv = np.repeat(np.arange(c.n_derivs), np.diff(c.deriv_ptr))
+        self.inc_deriv = inc_deriv = np.repeat(np.arange(c.n_derivs), np.diff(c.deriv_ptr))
         order = np.argsort(c.deriv_items, kind="stable")
         counts = np.bincount(c.deriv_items, minlength=c.n_items)
         self.item_ptr = np.concatenate([[0], np.cumsum(counts)]).tolist()
@@ -190,10 +190,18 @@ def _chosen_pairs(st: _State) -> tuple[np.ndarray, np.ndarray]:
 
 def _drop_unpaid_items(st: _State) -> None:
     """Unbuy items that cost more than the value of the rows that depend on them alone."""
-    one_derivation = np.diff(st.c.row_ptr) == 1
     for _ in range(10):
-        if not _drop_pass(st, one_derivation):
+        if not _drop_pass(st):
             break
+
+
+def _without_alternative(st: _State) -> np.ndarray:
+    """Per candidate row: no derivation but (at most) its chosen one has all its items bought."""
+    c = st.c
+    if c.n_rows == 0:
+        return np.zeros(0, dtype=bool)
+    missing = np.bincount(st.inc_deriv, weights=~np.array(st.bought, dtype=bool)[c.deriv_items], minlength=c.n_derivs)
+    return np.add.reduceat((missing == 0).astype(np.int64), c.row_ptr[:-1]) <= 1
 
 
 def _alternative(st: _State, r: int, without: int) -> int:
@@ -205,13 +213,13 @@ def _alternative(st: _State, r: int, without: int) -> int:
     return -1
 
 
-def _drop_pass(st: _State, one_derivation: np.ndarray) -> bool:
+def _drop_pass(st: _State) -> bool:
     """One pass over the bought items, dearest first; True if some item was unbought."""
     c = st.c
     items, rows = _chosen_pairs(st)
-    # Most items are needed by rows that have no other derivation and pay for them: settled in numpy.
+    # Most items are needed by rows that have no bought alternative and pay for them: settled in numpy.
     # Within a pass an item may stop being needed as others go; the next pass sees it.
-    sole = one_derivation[rows]
+    sole = _without_alternative(st)[rows]
     worth = np.where(c.unlimited[rows[sole]], np.inf, c.value[rows[sole]])
     needed_surely = np.bincount(items[sole], weights=worth, minlength=c.n_items) >= c.price
     item_ptr = np.concatenate([[0], np.cumsum(np.bincount(items, minlength=c.n_items))]).tolist()
