@@ -26,9 +26,8 @@ class _State:
         self.unlimited = c.unlimited.tolist()
         self.deriv_row = c.deriv_row.tolist()
         self.row_ptr = c.row_ptr.tolist()
-        ptr = c.deriv_ptr.tolist()
-        flat = c.deriv_items.tolist()
-        self.items_of = [flat[ptr[k] : ptr[k + 1]] for k in range(c.n_derivs)]
+        self.deriv_ptr = c.deriv_ptr.tolist()
+        self.deriv_items = c.deriv_items.tolist()
         # derivations using each item, as CSR
         self.inc_deriv = inc_deriv = np.repeat(np.arange(c.n_derivs), np.diff(c.deriv_ptr))
         order = np.argsort(c.deriv_items, kind="stable")
@@ -46,6 +45,10 @@ class _State:
             np.bincount(inc_deriv, weights=c.price[c.deriv_items], minlength=c.n_derivs).astype(np.int64).tolist()
         )
         self.shared_cost = np.bincount(inc_deriv, weights=share[c.deriv_items], minlength=c.n_derivs).tolist()
+
+    def items_of(self, k: int) -> list[int]:
+        """Derivation k's items (sliced when asked for: most derivations are never looked at one by one)."""
+        return self.deriv_items[self.deriv_ptr[k] : self.deriv_ptr[k + 1]]
 
     def derivs_using(self, j: int) -> list[int]:
         return self.item_derivs[self.item_ptr[j] : self.item_ptr[j + 1]]
@@ -171,7 +174,7 @@ def _take_by_ratio(st: _State, shared: bool) -> None:
         if not unlimited[r] and value[r] < cost[k] - 1e-9:
             continue
         chosen[r] = k
-        for j in st.items_of[k]:
+        for j in st.items_of(k):
             if not st.bought[j]:
                 st.buy_item(j)
                 queue.lowered(j)
@@ -207,7 +210,7 @@ def _without_alternative(st: _State) -> np.ndarray:
 def _alternative(st: _State, r: int, without: int) -> int:
     """A derivation of row r whose items are all bought, other than item `without`, or -1."""
     for k in range(st.row_ptr[r], st.row_ptr[r + 1]):
-        its = st.items_of[k]
+        its = st.items_of(k)
         if without not in its and all(st.bought[i] for i in its):
             return k
     return -1
@@ -251,11 +254,11 @@ def _drop_pass(st: _State) -> bool:
         changed = True
         for r in list(users_of(j)):
             alt = _alternative(st, r, j)
-            for i in st.items_of[st.chosen[r]]:
+            for i in st.items_of(st.chosen[r]):
                 users_of(i).discard(r)
             st.chosen[r] = alt
             if alt >= 0:
-                for i in st.items_of[alt]:
+                for i in st.items_of(alt):
                     users_of(i).add(r)
         st.unbuy_item(j)
     return changed

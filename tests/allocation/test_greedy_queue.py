@@ -62,7 +62,7 @@ def plain_take(st: _State, shared: bool) -> None:
         if not st.unlimited[r] and st.value[r] < cost[k] - 1e-9:
             continue
         st.chosen[r] = k
-        for j in st.items_of[k]:
+        for j in st.items_of(k):
             if not st.bought[j]:
                 st.buy_item(j)
                 live |= {d for d in st.derivs_using(j) if st.chosen[st.deriv_row[d]] < 0}
