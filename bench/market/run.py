@@ -51,7 +51,7 @@ def log(message: str) -> None:
 PHASES = {
     "job_create": "create the job (parse, hourly quota, insert, commit)",
     "_claim": "claim it (UPDATE ... RETURNING)",
-    "select_datasets": "read the datasets on sale, price models, summaries, subscriptions",
+    "select_datasets": "read the catalog version and subscriptions (the catalog itself only when it changed)",
     "build_sources": "the engine's sources (endpoint addresses checked again)",
     "_record_datasets": "record the job's datasets",
     "quote_in_transaction": "price the rows, store the quote and its lines",
