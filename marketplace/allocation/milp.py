@@ -70,12 +70,16 @@ def build_model(c: Compiled) -> Model:
     folded_items = np.flatnonzero(folded)
     kept_items = np.flatnonzero(~folded)
 
+    # A shared item links each row that may use it: the sum of the row's derivation variables that contain
+    # it is at most y_j. One constraint per (row, item) rather than per (derivation, item): fewer rows, and a
+    # tighter relaxation, since a row uses one derivation.
     link = ~folded[inc_item]
-    n_link = int(link.sum())  # dvar - y_j <= 0 for shared items
-    link_rows = np.arange(n_link)
-    rows_i = [link_rows, link_rows]
-    cols_i = [dvar[inc_deriv[link]], y0 + inc_item[link]]
-    vals_i = [np.ones(n_link), -np.ones(n_link)]
+    pair = c.deriv_row[inc_deriv[link]] * max(1, n_items) + inc_item[link]
+    pairs, link_rows = np.unique(pair, return_inverse=True)
+    n_link = len(pairs)
+    rows_i = [link_rows, np.arange(n_link)]
+    cols_i = [dvar[inc_deriv[link]], y0 + pairs % max(1, n_items)]
+    vals_i = [np.ones(len(pair)), -np.ones(n_link)]
 
     multi_rows = np.flatnonzero(n_derivs_per_row > 1)  # x_r - sum_k z_k <= 0
     cover_index = np.full(n_rows, -1, dtype=np.int64)
