@@ -16,10 +16,13 @@ from .model import Allocation, Problem, StrategyNotApplicable, UnknownStrategy
 from .solution import Solution, finish
 
 STRATEGIES = ("auto", "mincut", "milp", "greedy")
-# From bench/allocation/run.py (docs/benchmarks/allocation.md): at 10k rows (15k derivations) the integer
-# program takes seconds to tens of seconds and at 100k it does not finish in 70 s, while the greedy stays
-# within 1% of the optimum; HiGHS may also overrun its time limit in presolve on large models.
+# From bench/allocation/run.py (docs/benchmarks/allocation.md). With a binding budget the integer program
+# takes 1-2.4 s at 10k rows (15k derivations) and does not finish at 100k, while the greedy stays within 1%
+# of the optimum; HiGHS may also overrun its time limit in presolve on large models. Without one (run without
+# presolve) it proves 100k rows with 182k derivations optimal in 6 s; at 383k derivations it overran a 10 s
+# limit by 8 s.
 MILP_MAX_DERIVATIONS = 20_000
+MILP_MAX_DERIVATIONS_WITHOUT_BUDGET = 200_000
 # The LP relaxation gives the greedy a bound; above this size only the cost-sharing bound (O(n log n)).
 LP_BOUND_MAX_DERIVATIONS = 50_000
 # Up to about this many derivations enumeration is faster than setting the min cut up (0.05-0.2 ms against
@@ -34,8 +37,8 @@ def allocate(
 
     auto: exact enumeration for tiny instances, min cut for closure instances (one derivation per row, no
     binding budget), else exact enumeration (exhaustive.py: shared item groups, or every item set under a
-    budget) when small, else the integer program up to MILP_MAX_DERIVATIONS (falling back to or improved by
-    the greedy if it runs out of time), else greedy. lp_bound_for_greedy: compute the LP bound for a greedy result (None = when small enough).
+    budget) when small, else the integer program up to MILP_MAX_DERIVATIONS (MILP_MAX_DERIVATIONS_WITHOUT_BUDGET
+    when no budget binds; falling back to or improved by the greedy if it runs out of time), else greedy. lp_bound_for_greedy: compute the LP bound for a greedy result (None = when small enough).
     """
     if strategy not in STRATEGIES:
         raise UnknownStrategy(f"strategy must be one of {', '.join(STRATEGIES)}, got {strategy!r}")
@@ -68,7 +71,7 @@ def _by_size(c: Compiled, deadline: float, lp: bool | None) -> Solution:
     # starting HiGHS costs several milliseconds even on a few rows; tiny instances are enumerated exactly
     if exhaustive.applicable(c):
         return exhaustive.solve_exhaustive(c)
-    if c.n_derivs <= MILP_MAX_DERIVATIONS:
+    if c.n_derivs <= (MILP_MAX_DERIVATIONS if c.budget is not None else MILP_MAX_DERIVATIONS_WITHOUT_BUDGET):
         return _exact_or_greedy(c, deadline, lp)
     return _greedy(c, deadline, lp)
 

@@ -236,6 +236,17 @@ def test_auto_switches_to_greedy_above_the_size_threshold(monkeypatch: pytest.Mo
     assert alloc.objective <= exact.objective <= alloc.upper_bound + 1e-6
 
 
+def test_without_a_budget_the_integer_program_is_used_on_larger_instances(monkeypatch: pytest.MonkeyPatch) -> None:
+    from marketplace.allocation import dispatch
+
+    problem = _chain_problem(40, budget=None)
+    monkeypatch.setattr(dispatch, "MILP_MAX_DERIVATIONS", 10)
+    alloc = allocate(problem)
+    assert alloc.strategy == "milp" and alloc.optimal
+    monkeypatch.setattr(dispatch, "MILP_MAX_DERIVATIONS_WITHOUT_BUDGET", 10)
+    assert allocate(problem).strategy == "greedy"
+
+
 def test_integer_program_out_of_time_still_returns_an_allocation_within_budget() -> None:
     problem = _chain_problem(400, budget=500)
     alloc = allocate(problem, strategy="milp", time_limit=0.001)
