@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
+import time
 from datetime import timedelta
 from decimal import Decimal
 
@@ -176,3 +178,46 @@ def test_sqlite_gets_the_triggers_too_and_migrate_puts_them_back(tmp_path):
         timeout=120,
     )
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
+
+
+def test_writers_of_different_catalog_rows_do_not_deadlock_on_the_version(market):
+    """One transaction changes a dataset, then the price model another has just changed. Were the version
+    bumped at once, the first would hold the version row and wait for the price model's row while the second
+    held that row and waited for the version: a deadlock. Bumped at commit, the first just waits."""
+    if connection.vendor != "postgresql":
+        pytest.fail("this test needs PostgreSQL (the README's test command sets DATABASE_URL)")
+    before = version()
+    first_wrote, second_wrote, errors = threading.Event(), threading.Event(), []
+
+    def first() -> None:
+        try:
+            with transaction.atomic():
+                Dataset.objects.filter(pk=market["shop"].pk).update(title="Shop, renamed")
+                first_wrote.set()
+                assert second_wrote.wait(10), "the second writer was kept waiting"
+                PriceModel.objects.filter(dataset=market["reviews"]).update(rate=Decimal("3"))
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    def second() -> None:
+        try:
+            assert first_wrote.wait(10)
+            with transaction.atomic():
+                PriceModel.objects.filter(dataset=market["reviews"]).update(rate=Decimal("4"))
+                second_wrote.set()
+                time.sleep(0.3)  # the first is now waiting for this row
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    assert errors == [] and not any(t.is_alive() for t in threads)
+    assert PriceModel.objects.get(dataset=market["reviews"]).rate == Decimal("3")  # the first committed last
+    assert version() >= before + 2
