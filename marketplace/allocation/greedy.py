@@ -77,8 +77,9 @@ class _RatioQueue:
 
     Buying an item lowers the marginal cost of every derivation that uses it, which must then come earlier.
     Most items are used by a row or two, whose derivations go into a heap. An item used by a large share of
-    what is still queued (an access fee, a popular shared triple) would flood that heap, so instead the
-    queue's sorted run is rebuilt with numpy. An entry is current while its key equals `key[k]`.
+    all derivations and of what is still queued (an access fee, a popular shared triple) would flood that
+    heap, so instead the queue's sorted run is rebuilt with numpy. An entry is current while its key equals
+    `key[k]`.
     """
 
     def __init__(self, st: _State, cost: list) -> None:
@@ -123,7 +124,9 @@ class _RatioQueue:
         """Item j was bought: the derivations using it cost less."""
         chosen, deriv_row = self.st.chosen, self.st.deriv_row
         users = self.st.derivs_using(j)
-        if 16 * len(users) <= len(self.run_ids) - self.at:
+        # Rebuilding costs O(all derivations) in numpy: only for an item used by a sixty-fourth of them at
+        # least (a bounded number of items), and only while its users are a sixteenth of what is queued.
+        if 16 * len(users) <= len(self.run_ids) - self.at or 64 * len(users) < len(self.key):
             for k in users:
                 if chosen[deriv_row[k]] < 0:
                     self._push(k)
