@@ -14,7 +14,9 @@ from sparql.terms import term_from_json
 
 
 def _pack(doc: object) -> bytes:
-    return zlib.compress(json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode(), 6)
+    # Level 3, as this runs on every ask: on q02's 1 MB provenance at 20 endpoints it takes 1.9 ms against
+    # level 6's 6.4 ms, for 29 KB against 15 KB.
+    return zlib.compress(json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode(), 3)
 
 
 def _unpack(blob: bytes | memoryview | None) -> object:
