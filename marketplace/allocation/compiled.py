@@ -48,6 +48,13 @@ class Compiled:
     def n_derivs(self) -> int:
         return len(self.deriv_row)
 
+    def incidences(self, derivs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(position in `derivs`, item) for every item of the given derivations, in order."""
+        starts = self.deriv_ptr[derivs]
+        lengths = self.deriv_ptr[derivs + 1] - starts
+        offsets = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        return np.repeat(np.arange(len(derivs)), lengths), self.deriv_items[np.repeat(starts, lengths) + offsets]
+
     def is_closure(self) -> bool:
         """One derivation per row and no binding budget: a maximum-weight closure problem."""
         return self.budget is None and bool(np.all(np.diff(self.row_ptr) == 1))

@@ -112,7 +112,6 @@ def _objective(c: Compiled, s: Solution) -> float:
     taken = s.chosen >= 0
     if not taken.any():
         return 0.0
-    ks = s.chosen[taken]
-    items = np.unique(np.concatenate([c.deriv_items[c.deriv_ptr[k] : c.deriv_ptr[k + 1]] for k in ks.tolist()]))
+    items = np.unique(c.incidences(s.chosen[taken])[1])
     value = float(c.value[taken].sum()) - float(c.price[items].sum())
     return int((taken & c.unlimited).sum()) * math.ldexp(1.0, 80) + value

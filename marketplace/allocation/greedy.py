@@ -185,13 +185,10 @@ def _take_by_ratio(st: _State, shared: bool) -> None:
 
 def _chosen_pairs(st: _State) -> tuple[np.ndarray, np.ndarray]:
     """(item, row) for every item of every chosen derivation."""
-    c = st.c
     chosen = np.array(st.chosen, dtype=np.int64)
     rows = np.flatnonzero(chosen >= 0)
-    starts = c.deriv_ptr[chosen[rows]]
-    lengths = c.deriv_ptr[chosen[rows] + 1] - starts
-    offsets = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    return c.deriv_items[np.repeat(starts, lengths) + offsets], np.repeat(rows, lengths)
+    position, items = st.c.incidences(chosen[rows])
+    return items, rows[position]
 
 
 def _drop_unpaid_items(st: _State) -> None:

@@ -28,15 +28,11 @@ def finish(problem: Problem, compiled: Compiled, solution: Solution, seconds: fl
     ("buy everything worth its price").
     """
     prices = problem.prices
-    chosen = solution.chosen
-    derivation: dict[int, int] = {}
-    bought_priced: set[str] = set()
+    taken = np.flatnonzero(solution.chosen >= 0)
+    derivs = solution.chosen[taken]
+    derivation = dict(zip(compiled.row_index[taken].tolist(), compiled.deriv_orig[derivs].tolist(), strict=True))
     item_ids = compiled.item_ids
-    for r in np.flatnonzero(chosen >= 0).tolist():
-        k = int(chosen[r])
-        derivation[int(compiled.row_index[r])] = int(compiled.deriv_orig[k])
-        lo, hi = compiled.deriv_ptr[k], compiled.deriv_ptr[k + 1]
-        bought_priced.update(item_ids[j] for j in compiled.deriv_items[lo:hi].tolist())
+    bought_priced = {item_ids[j] for j in np.unique(compiled.incidences(derivs)[1]).tolist()}
 
     available = bought_priced | {i for i, p in prices.items() if p == 0}
     for s, row in enumerate(problem.rows):
