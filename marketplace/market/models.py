@@ -117,6 +117,8 @@ class QueryJob(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        # the hourly quota counts a buyer's recent jobs on every ask, and their list is newest first
+        indexes = [models.Index(fields=["buyer", "-created_at"], name="queryjob_buyer_recent")]
 
     def __str__(self) -> str:
         return f"Query {self.pk} by {self.buyer}"
