@@ -114,6 +114,7 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
 
+    from config.heap import freeze_startup_heap
     from marketplace.accounts.models import User
     from marketplace.accounts.services import organisation_apply, organisation_approve
     from marketplace.catalog.models import Dataset, DatasetSummary
@@ -155,6 +156,8 @@ def main() -> None:
                 DatasetSummary.objects.create(dataset=dataset, triples=source.triples, engine=engine)
                 summaries[str(dataset.pk)] = engine
         queries = instantiate_queries(**scale)
+        # as a worker process does once it is ready (config/heap.py): peer and market both run frozen
+        freeze_startup_heap()
         log(f"{len(servers)} endpoints up; {len(queries)} queries")
 
         def plain(text: str, provenance: bool) -> tuple[float, int]:
