@@ -3,13 +3,10 @@ config.wsgi, the worker's process and each forked child through Celery's signals
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
-from django.conf import settings
+from .fresh_process import check_in_fresh_process
 
 CHECK = """
+import sys
 import gc
 import config.wsgi  # loads Django and freezes, as a web server does
 from config.heap import WARM_MODULES
@@ -28,13 +25,4 @@ print("ok")
 
 
 def test_the_web_process_freezes_its_startup_heap_and_the_worker_is_wired_to(tmp_path):
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}", "VAR_DIR": str(tmp_path / "var")}
-    done = subprocess.run(
-        [sys.executable, "-c", "import sys\n" + CHECK],
-        env=env,
-        cwd=settings.BASE_DIR,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
+    check_in_fresh_process(CHECK, tmp_path)

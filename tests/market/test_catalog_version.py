@@ -4,16 +4,12 @@ tariff, a withdrawn dataset or an old platform fee. Transactional tests: the tri
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
 import time
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -26,6 +22,7 @@ from marketplace.market.services import sources
 from marketplace.market.services.queries import job_create, job_run
 from marketplace.money.models import FeeRate
 
+from ..fresh_process import check_in_fresh_process
 from .conftest import EX, set_price
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -168,16 +165,7 @@ print("ok")
 @pytest.mark.django_db(transaction=False)
 def test_sqlite_gets_the_triggers_too_and_migrate_puts_them_back(tmp_path):
     # the product's embedded default; the rest of the suite runs on PostgreSQL
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}", "VAR_DIR": str(tmp_path / "var")}
-    done = subprocess.run(
-        [sys.executable, "-c", SQLITE_CHECK],
-        env=env,
-        cwd=settings.BASE_DIR,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
+    check_in_fresh_process(SQLITE_CHECK, tmp_path)
 
 
 def test_writers_of_different_catalog_rows_do_not_deadlock_on_the_version(market):
