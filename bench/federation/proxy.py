@@ -2,8 +2,8 @@
 
 Run as its own process (`python proxy.py CONTROL_PORT [--latency=MS] LISTEN:TARGET ...`) so that counting does
 not share the engines' interpreter. `--latency` delays every request by MS milliseconds before forwarding it,
-as a network between the engine and the endpoints would (loopback has none). GET /stats on the control port returns {"LISTEN": [requests, bytes]}; POST /reset
-zeroes the counters.
+as a network between the engine and the endpoints would (loopback has none). GET /stats on the control port
+returns {"LISTEN": [requests, bytes]}; POST /reset zeroes the counters.
 """
 
 from __future__ import annotations

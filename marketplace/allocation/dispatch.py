@@ -38,7 +38,8 @@ def allocate(
     auto: exact enumeration for tiny instances, min cut for closure instances (one derivation per row, no
     binding budget), else exact enumeration (exhaustive.py: shared item groups, or every item set under a
     budget) when small, else the integer program up to MILP_MAX_DERIVATIONS (MILP_MAX_DERIVATIONS_WITHOUT_BUDGET
-    when no budget binds; falling back to or improved by the greedy if it runs out of time), else greedy. lp_bound_for_greedy: compute the LP bound for a greedy result (None = when small enough).
+    when no budget binds; falling back to or improved by the greedy if it runs out of time), else greedy.
+    lp_bound_for_greedy: compute the LP bound for a greedy result (None = when small enough).
     """
     if strategy not in STRATEGIES:
         raise UnknownStrategy(f"strategy must be one of {', '.join(STRATEGIES)}, got {strategy!r}")

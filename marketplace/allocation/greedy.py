@@ -88,13 +88,17 @@ class _RatioQueue:
         self.key = [0.0] * c.n_derivs
         self.heap: list[tuple[float, int]] = []
         self.unlimited_heap: list[tuple[float, int]] = []
-        open_row = np.array(st.chosen, dtype=np.int64)[c.deriv_row] < 0
+        open_row = self._of_open_rows()
         for k in np.flatnonzero(open_row & c.unlimited[c.deriv_row]).tolist():
             self._push(k)
         self.run_ids: list[int] = []
         self.run_keys: list[float] = []
         self.at = 0
         self._rebuild(np.flatnonzero(open_row & ~c.unlimited[c.deriv_row]))
+
+    def _of_open_rows(self) -> np.ndarray:
+        """Per derivation: its row is not taken yet."""
+        return np.array(self.st.chosen, dtype=np.int64)[self.st.c.deriv_row] < 0
 
     def _finite_key(self, k: int) -> float:
         cost = self.cost[k]
@@ -132,7 +136,7 @@ class _RatioQueue:
                     self._push(k)
             return
         c = self.st.c
-        open_row = np.array(chosen, dtype=np.int64)[c.deriv_row] < 0
+        open_row = self._of_open_rows()
         affected = self.st.item_derivs_array[self.st.item_ptr[j] : self.st.item_ptr[j + 1]]
         affected = affected[open_row[affected]]
         for k in affected[c.unlimited[c.deriv_row[affected]]].tolist():
