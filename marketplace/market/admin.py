@@ -42,5 +42,4 @@ class QuoteAdmin(admin.ModelAdmin):
 class QueryJobAdmin(admin.ModelAdmin):
     list_display = ["pk", "buyer", "kind", "status", "rows_available", "created_at"]
     list_filter = ["status", "kind", "via"]
-    readonly_fields = ["progress", "error", "notes"]
-    exclude = ["datasets"]
+    readonly_fields = ["progress", "error", "notes", "dataset_ids"]

@@ -103,7 +103,8 @@ class QueryJob(models.Model):
     notes = models.JSONField(default=list, blank=True)
 
     variables = models.JSONField(default=list, blank=True)
-    datasets = models.ManyToManyField(Dataset, blank=True, related_name="+")
+    # The datasets on sale the query was asked over (pks, as selected then; written with the job's end).
+    dataset_ids = models.JSONField(default=list, blank=True)
     rows_available = models.PositiveIntegerField(null=True, blank=True)
     # The held answer (zlib-compressed JSON): never shown before a purchase.
     answer = models.BinaryField(null=True, blank=True, editable=False)

@@ -24,7 +24,7 @@ from .models import QueryJob
 from .selectors import latest_quote
 from .services import delivery
 from .services.purchases import quote_purchase
-from .services.queries import TIMED_OUT, job_create, job_run
+from .services.queries import TIMED_OUT, job_create, job_message, job_run
 
 OX_RESULTS = {
     "json": ox.QueryResultsFormat.JSON,
@@ -188,7 +188,7 @@ def data_endpoint(request):
     key = protocol.negotiate(request, graph=graph)
     if key is None:
         return _not_acceptable(graph)
-    job = job_run(job_id=job.pk, time_limit=settings.MARKET_SPARQL_TIME_LIMIT)
+    job = job_run(job_id=job.pk, asked=job_message(job), time_limit=settings.MARKET_SPARQL_TIME_LIMIT)
     if job.status != QueryJob.Status.QUOTED:
         if job.error.startswith(TIMED_OUT):
             return _error(504, job.error)

@@ -1,14 +1,16 @@
-"""Running a query job in process: the few statements from claim to quote, the datasets it records, and the
-progress and cancel watcher that only queries running longer than WATCH_AFTER get."""
+"""Running a query job in process: the few statements from its task's message to its quote, the datasets it
+records, the end written only while the job is still queued or running, and the claim, progress and cancel
+watcher that only queries running longer than WATCH_AFTER get."""
 
 import threading
 
 import pytest
 from django.db import connection
 
+from marketplace.catalog.models import Dataset
 from marketplace.market.models import QueryJob
 from marketplace.market.services import queries
-from marketplace.market.services.queries import _Watcher, job_cancel, job_create, job_run
+from marketplace.market.services.queries import _Watcher, job_cancel, job_create, job_message, job_run
 
 from ..conftest import wait_until
 from .conftest import EX, make_remote, set_price
@@ -25,33 +27,59 @@ class FakeFederation:
         self.cancelled.set()
 
 
+def _titles(job) -> set[str]:
+    return set(Dataset.objects.filter(pk__in=job.dataset_ids).values_list("title", flat=True))
+
+
 @pytest.mark.django_db(transaction=True)
-def test_a_job_goes_from_claim_to_quote_in_a_few_statements(market, buyer, django_assert_max_num_queries):
-    # claim (one UPDATE ... RETURNING), the catalog version with the buyer's subscriptions, the datasets on sale
-    # with price models and summary rows, the fee rate; then in one transaction: the job's datasets, the
-    # quote, its lines, the job row
+def test_a_job_goes_from_its_message_to_a_quote_in_a_few_statements(market, buyer, django_assert_max_num_queries):
+    # the catalog version with the buyer's subscriptions, the datasets on sale with price models and summary
+    # rows, the fee rate; then in one transaction: the job's end with its held answer, the quote, its lines
+    # (PostgreSQL's BEGIN and COMMIT count too)
     first = job_create(buyer=buyer, query=REVIEWED, run=False)
-    with django_assert_max_num_queries(10):
-        first = job_run(job_id=first.pk)
+    with django_assert_max_num_queries(8):
+        first = job_run(job_id=first.pk, asked=job_message(first))
     # the next job finds the catalog unchanged and reads only the version (with the subscriptions)
     job = job_create(buyer=buyer, query=REVIEWED, run=False)
-    with django_assert_max_num_queries(8):
-        job = job_run(job_id=job.pk)
+    with django_assert_max_num_queries(6):
+        job = job_run(job_id=job.pk, asked=job_message(job))
     for done in (first, job):
         assert done.status == QueryJob.Status.QUOTED, done.error
-        assert done.started_at is not None and done.buyer_id == buyer.pk
-        assert set(done.datasets.values_list("title", flat=True)) == {"Shop", "Reviews", "Labels"}
         stored = QueryJob.objects.get(pk=done.pk)
+        assert stored.status == QueryJob.Status.QUOTED and stored.buyer_id == buyer.pk
+        assert stored.started_at is not None and stored.finished_at >= stored.started_at >= stored.created_at
+        assert _titles(stored) == {"Shop", "Reviews", "Labels"}
         assert stored.progress["phase"] == "done" and stored.rows_available == 3 and stored.quotes.count() == 1
 
 
 @pytest.mark.django_db
 def test_a_job_is_run_once(market, buyer):
     job = job_create(buyer=buyer, query=REVIEWED, run=False)
-    first = job_run(job_id=job.pk)
-    again = job_run(job_id=job.pk)  # a redelivered task finds it claimed and leaves it alone
-    assert first.status == again.status == QueryJob.Status.QUOTED
-    assert again.quotes.count() == 1 and again.datasets.count() == 3
+    first = job_run(job_id=job.pk, asked=job_message(job))
+    # a redelivered task runs it again, but only the first end is written
+    again = job_run(job_id=job.pk, asked=job_message(job))
+    # and a message without the ask (queued before messages carried it) reads the job and leaves it alone
+    old = job_run(job_id=job.pk)
+    assert first.status == again.status == old.status == QueryJob.Status.QUOTED
+    assert again.quotes.count() == 1 and _titles(again) == {"Shop", "Reviews", "Labels"}
+
+
+@pytest.mark.django_db
+def test_a_job_cancelled_while_it_runs_unclaimed_keeps_no_quote(market, buyer, monkeypatch):
+    # a fast query is not claimed: a cancel that lands before its end marks it cancelled, and its end is dropped
+    job = job_create(buyer=buyer, query=REVIEWED, run=False)
+    real = queries.Federation.query
+
+    def query_then_cancel(self, *args, **kwargs):
+        result = real(self, *args, **kwargs)
+        job_cancel(job=QueryJob.objects.get(pk=job.pk), by=buyer)
+        return result
+
+    monkeypatch.setattr(queries.Federation, "query", query_then_cancel)
+    ended = job_run(job_id=job.pk, asked=job_message(job))
+    stored = QueryJob.objects.get(pk=job.pk)
+    assert ended.status == stored.status == QueryJob.Status.CANCELLED
+    assert stored.quotes.count() == 0 and stored.answer is None
 
 
 @pytest.mark.django_db
@@ -61,7 +89,7 @@ def test_a_failed_job_still_records_its_datasets(publishers, buyer, failing_endp
     job = job_create(buyer=buyer, query=SLOW, run=False)
     job = job_run(job_id=job.pk)
     assert job.status in (QueryJob.Status.FAILED, QueryJob.Status.QUOTED)
-    assert list(job.datasets.all()) == [broken]
+    assert QueryJob.objects.get(pk=job.pk).dataset_ids == [broken.pk]
 
 
 @pytest.mark.django_db
@@ -76,7 +104,7 @@ def test_a_fast_query_gets_no_watcher_thread(market, buyer, monkeypatch):
 @pytest.mark.django_db(transaction=True)
 def test_the_watcher_starts_late_and_looks_at_the_job_before_the_engine_goes_on(market, buyer):
     job = job_create(buyer=buyer, query=REVIEWED, run=False)
-    QueryJob.objects.filter(pk=job.pk).update(status=QueryJob.Status.RUNNING, cancel_requested=True)
+    QueryJob.objects.filter(pk=job.pk).update(cancel_requested=True)
     federation = FakeFederation()
     watcher = _Watcher(job.pk, federation, after=0.3)
     try:
@@ -84,13 +112,31 @@ def test_the_watcher_starts_late_and_looks_at_the_job_before_the_engine_goes_on(
         assert watcher.thread is None and not federation.cancelled.is_set()
         watcher._began -= 0.3  # as if the query had run that long
         watcher.update({"phase": "fetching", "requests": 2, "sources_contacted": ["1", "2"], "triples": 5})
-        # started by this report, which returns only after the first look: the cancel is already passed on
-        assert watcher.thread is not None and federation.cancelled.is_set()
-        progress = QueryJob.objects.get(pk=job.pk).progress
-        assert progress == {"phase": "fetching", "requests": 2, "sources_contacted": 2, "triples_fetched": 5}
+        # started by this report, which returns only after the first look: the job is claimed with its
+        # progress, and the cancel is already passed on
+        assert watcher.thread is not None and federation.cancelled.is_set() and not watcher.lost
+        stored = QueryJob.objects.get(pk=job.pk)
+        assert stored.status == QueryJob.Status.RUNNING and stored.started_at == watcher.started_at
+        assert stored.progress == {"phase": "fetching", "requests": 2, "sources_contacted": 2, "triples_fetched": 5}
     finally:
         watcher.close()
     assert not watcher.thread.is_alive()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("status", [QueryJob.Status.RUNNING, QueryJob.Status.CANCELLED, QueryJob.Status.QUOTED])
+def test_a_watcher_that_cannot_claim_its_job_stops_the_engine_and_writes_nothing(market, buyer, status):
+    job = job_create(buyer=buyer, query=REVIEWED, run=False)
+    QueryJob.objects.filter(pk=job.pk).update(status=status, progress={"phase": "theirs"})
+    federation = FakeFederation()
+    watcher = _Watcher(job.pk, federation, after=0.0)
+    try:
+        watcher.update({"phase": "fetching", "requests": 1, "sources_contacted": ["1"], "triples": 2})
+        assert watcher.lost and federation.cancelled.is_set()
+    finally:
+        watcher.close()
+    stored = QueryJob.objects.get(pk=job.pk)
+    assert stored.status == status and stored.progress == {"phase": "theirs"} and stored.started_at is None
 
 
 @pytest.mark.django_db(transaction=True)
@@ -150,7 +196,7 @@ def test_a_slow_query_is_cancelled_in_process(publishers, buyer, slow_endpoint):
         thread.join(timeout=60)
     job = QueryJob.objects.get(pk=job.pk)
     assert job.status == QueryJob.Status.CANCELLED and job.quotes.count() == 0
-    assert list(job.datasets.all()) == [slow]
+    assert job.dataset_ids == [slow.pk]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -171,7 +217,8 @@ def test_the_data_endpoint_stops_a_query_past_its_time_limit(publishers, buyer, 
     assert job.status == QueryJob.Status.FAILED and job.error.startswith(queries.TIMED_OUT)
 
 
-def test_a_job_without_a_time_limit_is_not_stopped(publishers, buyer, slow_endpoint, db):
+@pytest.mark.django_db(transaction=True)  # the watcher claims the job from its own connection
+def test_a_job_without_a_time_limit_is_not_stopped(publishers, buyer, slow_endpoint):
     slow = make_remote(publishers["acme-data"], "Slow", slow_endpoint.url)
     set_price(slow, "free")
     job = job_run(job_id=job_create(buyer=buyer, query=SLOW, run=False).pk)

@@ -8,6 +8,7 @@ import functools
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Sequence
 from datetime import timedelta
 
@@ -17,6 +18,7 @@ from django.utils import timezone
 
 from marketplace.allocation import STRATEGIES
 from sparql import Federation, QueryCancelled, QuerySyntaxError, SourceError, UnsupportedQuery
+from sparql.algebra import check_query
 from sparql.planning import PathPattern
 from sparql.provenance import collect_patterns
 
@@ -36,10 +38,24 @@ _HELD_FIELDS = ["variables", "rows_available", "answer", "provenance", "federati
 
 
 @functools.lru_cache(maxsize=64)
-def parse_cached(query: str, strict: bool = True):
-    """The engine's parse of a query text; asking and running parse the same text once per process.
-    `strict=False` for a job's query, whose syntax was checked in full when it was asked."""
-    return Federation([]).parse(query, strict=strict)
+def parse_cached(query: str):
+    """The engine's parse of a job's query, whose syntax was checked in full when it was asked (no second
+    opinion from Oxigraph); kept per process for a text asked again."""
+    return Federation([]).parse(query, strict=False)
+
+
+@functools.lru_cache(maxsize=256)
+def query_kind(query: str) -> str:
+    """SELECT, ASK or CONSTRUCT for a query the market can take, else InvalidAsk saying why. Asking only checks
+    the query (check_query: no translation to algebra); the worker that runs it parses it in full."""
+    try:
+        checked = check_query(query)
+    except QuerySyntaxError as exc:
+        raise InvalidAsk(f"The query does not parse: {exc.message}") from None
+    except UnsupportedQuery as exc:
+        raise InvalidAsk(f"The query is not supported: {exc}") from None
+    check_no_service(algebra=checked.tree)
+    return checked.kind
 
 
 def _clean_entries(entries: Sequence | None) -> list[str]:
@@ -76,20 +92,14 @@ def job_create(
             raise InvalidAsk(f"The {name} must be a whole number of minor units, 0 or more.")
     if strategy not in STRATEGIES:
         raise InvalidAsk(f"The strategy must be one of {', '.join(STRATEGIES)}.")
-    try:
-        parsed = parse_cached(query)
-    except QuerySyntaxError as exc:
-        raise InvalidAsk(f"The query does not parse: {exc.message}") from None
-    except UnsupportedQuery as exc:
-        raise InvalidAsk(f"The query is not supported: {exc}") from None
-    check_no_service(algebra=parsed.algebra)
+    kind = query_kind(query)
     hour_ago = timezone.now() - timedelta(hours=1)
     if QueryJob.objects.filter(buyer=buyer, created_at__gte=hour_ago).count() >= settings.MARKET_QUOTES_PER_HOUR:
         raise TooManyQuotes(f"At most {settings.MARKET_QUOTES_PER_HOUR} queries an hour; try again later.")
     job = QueryJob.objects.create(
         buyer=buyer,
         query=query,
-        kind=parsed.kind,
+        kind=kind,
         value_per_row=value_per_row,
         budget=budget,
         include=_clean_entries(include),
@@ -100,7 +110,7 @@ def job_create(
     if run:
         from ..tasks import run_query_job
 
-        transaction.on_commit(lambda: run_query_job.delay(str(job.pk)))
+        transaction.on_commit(lambda: run_query_job.delay(str(job.pk), job_message(job)))
     return job
 
 
@@ -120,17 +130,24 @@ def job_cancel(*, job: QueryJob, by) -> QueryJob:
 
 
 class _Watcher:
-    """Writes the engine's progress to the job and turns the buyer's cancel request into the engine's event.
+    """Claims the job (queued -> running), writes the engine's progress to it and turns the buyer's cancel
+    request into the engine's event.
 
     Its thread starts only once the query has run for WATCH_AFTER seconds (from the engine's next progress
-    report, i.e. after a request), so fast queries pay neither the thread nor its database connection. The
-    report that starts it waits for the first look at the job, so that a cancel made in the meantime stops
-    the engine before its next request, as if the thread had been there all along."""
+    report, i.e. after a request), so fast queries pay neither the thread nor its database connection, nor a
+    claim: their job goes from queued to its end in one write. The report that starts it waits for the first
+    look at the job, so that a cancel made in the meantime stops the engine before its next request, as if the
+    thread had been there all along. When the claim finds the job no longer queued (cancelled meanwhile, or
+    another runner of a redelivered task has it), the engine is stopped and ``lost`` tells the runner to write
+    nothing."""
 
-    def __init__(self, job_id, federation: Federation, after: float | None = None) -> None:
+    def __init__(self, job_id, federation: Federation, after: float | None = None, started_at=None) -> None:
         self.job_id = job_id
         self.federation = federation
         self.after = WATCH_AFTER if after is None else after
+        self.started_at = started_at or timezone.now()
+        self.claimed = False
+        self.lost = False
         self.snapshot: dict = {}
         self.written: dict = {}
         self.stop = threading.Event()
@@ -174,49 +191,56 @@ class _Watcher:
             "sources_contacted": len(snap.get("sources_contacted", [])),
             "triples_fetched": snap.get("triples", 0),
         }
-        if progress != self.written:
+        if not self.claimed:
+            fields = {"status": QueryJob.Status.RUNNING, "started_at": self.started_at, "progress": progress}
+            if not QueryJob.objects.filter(pk=self.job_id, status=QueryJob.Status.QUEUED).update(**fields):
+                self.lost = True
+                self.federation.cancel()
+                return
+            self.claimed, self.written = True, progress
+        elif progress != self.written:
             QueryJob.objects.filter(pk=self.job_id, status=QueryJob.Status.RUNNING).update(progress=progress)
             self.written = progress
         if QueryJob.objects.filter(pk=self.job_id, cancel_requested=True).exists():
             self.federation.cancel()
 
 
-def _claim(job_id) -> tuple[QueryJob, bool]:
-    """Queued -> running and the job's row, in one statement (UPDATE ... RETURNING) where the database can;
-    (job, False) when another runner has it or it was cancelled while queued."""
-    fields = {"status": QueryJob.Status.RUNNING, "started_at": timezone.now(), "progress": {"phase": "planning"}}
-    if not connection.features.can_return_columns_from_insert:
-        updated = QueryJob.objects.filter(pk=job_id, status=QueryJob.Status.QUEUED).update(**fields)
-        return QueryJob.objects.get(pk=job_id), bool(updated)
-    meta, qn = QueryJob._meta, connection.ops.quote_name
-    sets = ", ".join(f"{qn(meta.get_field(name).column)} = %s" for name in fields)
-    columns = ", ".join(qn(f.column) for f in meta.concrete_fields)
-    params = [meta.get_field(name).get_db_prep_save(value, connection) for name, value in fields.items()]
-    pk, status = meta.pk, meta.get_field("status")
-    params += [pk.get_db_prep_value(pk.to_python(job_id), connection), QueryJob.Status.QUEUED.value]
-    sql = (
-        f"UPDATE {qn(meta.db_table)} SET {sets} WHERE {qn(pk.column)} = %s AND {qn(status.column)} = %s "
-        f"RETURNING {columns}"
-    )
-    claimed = list(QueryJob.objects.raw(sql, params))
-    if claimed:
-        return claimed[0], True
-    return QueryJob.objects.get(pk=job_id), False
+ASKED_FIELDS = ("buyer_id", "query", "kind", "value_per_row", "budget", "include", "exclude", "strategy")
 
 
-def _record_datasets(job: QueryJob, datasets) -> None:
-    """The job's datasets: the job is new to this runner (claimed above), so plain inserts, one statement."""
-    through = QueryJob.datasets.through
-    through.objects.bulk_create([through(queryjob_id=job.pk, dataset_id=d.pk) for d in datasets])
+def job_message(job: QueryJob) -> dict:
+    """What a runner needs of an ask, as the task's message carries it (JSON): it runs without reading the row."""
+    return {name: getattr(job, name) for name in ASKED_FIELDS}
 
 
-def _finish(job: QueryJob, status: str, error: str = "", datasets=()) -> QueryJob:
+def _job_to_run(job_id, asked: dict | None) -> QueryJob | None:
+    """The job to run, from its task's message; read from the database for a message without it (one queued
+    before messages carried the ask), and then None unless it is still queued."""
+    if asked is None:
+        job = QueryJob.objects.get(pk=job_id)
+        return job if job.status == QueryJob.Status.QUEUED else None
+    job = QueryJob(id=uuid.UUID(str(job_id)), **{name: asked[name] for name in ASKED_FIELDS})
+    job._state.adding = False  # the row exists; only its end is written, field by field
+    return job
+
+
+def _write_end(job: QueryJob, fields: Sequence[str]) -> bool:
+    """The job's end, written only while it is queued or running: a buyer's cancel, or another runner of a
+    redelivered task that ended first, wins. The row is locked from here to the commit."""
+    ongoing = (QueryJob.Status.QUEUED, QueryJob.Status.RUNNING)
+    values = {name: getattr(job, name) for name in fields}
+    return QueryJob.objects.filter(pk=job.pk, status__in=ongoing).update(**values) == 1
+
+
+_END_FIELDS = ["status", "error", "started_at", "finished_at", "progress", "notes", "dataset_ids"]
+
+
+def _finish(job: QueryJob, status: str, error: str = "") -> QueryJob:
     job.status = status
     job.error = error
     job.finished_at = timezone.now()
-    with transaction.atomic():
-        _record_datasets(job, datasets)
-        job.save(update_fields=["status", "error", "finished_at", "progress", "notes"])
+    if not _write_end(job, _END_FIELDS):
+        return QueryJob.objects.get(pk=job.pk)
     return job
 
 
@@ -256,19 +280,23 @@ def _derivations(result, patterns_have_paths: bool) -> list[list[dict[str, list[
     return []  # ASK is priced without looking at the data (see quotes.ask_derivation)
 
 
-def job_run(*, job_id, time_limit: float | None = None) -> QueryJob:
-    """Run the federated query of a queued job, hold its answer and provenance, and quote it. With
-    ``time_limit`` (seconds) the federation is stopped past it and the job fails with TIMED_OUT."""
+def job_run(*, job_id, asked: dict | None = None, time_limit: float | None = None) -> QueryJob:
+    """Run the federated query of a queued job, hold its answer and provenance, and quote it. ``asked``: the
+    job's ``job_message``, as its task carries it. With ``time_limit`` (seconds) the federation is stopped past
+    it and the job fails with TIMED_OUT. Returns the job as it ended, or as another runner or the buyer left it."""
     from .quotes import ask_derivation, quote_in_transaction
 
-    job, claimed = _claim(job_id)
-    if not claimed:
-        return job  # cancelled while queued, or a redelivered task
+    job = _job_to_run(job_id, asked)
+    if job is None:
+        return QueryJob.objects.get(pk=job_id)  # cancelled while queued, or a redelivered task
+    job.started_at = timezone.now()
     selection = market_sources.select_datasets(buyer_id=job.buyer_id, include=job.include, exclude=job.exclude)
     engine_sources, notes = market_sources.build_sources(selection.datasets)
     job.notes = selection.notes + notes
+    job.dataset_ids = [d.pk for d in selection.datasets]
+    job.progress = {"phase": "planning"}
     federation = Federation(engine_sources, market_sources.build_summaries(selection.datasets))
-    watcher = _Watcher(job.pk, federation)
+    watcher = _Watcher(job.pk, federation, started_at=job.started_at)
     expired = threading.Event()  # tells the time limit's cancel from the buyer's
 
     def expire() -> None:
@@ -283,13 +311,15 @@ def job_run(*, job_id, time_limit: float | None = None) -> QueryJob:
     started = time.perf_counter()
 
     def finish(status: str, error: str) -> QueryJob:
-        return _finish(job, status, error, selection.datasets)
+        return _finish(job, status, error)
 
     try:
         # the worker's one parse: planning and pricing share it
-        parsed = parse_cached(job.query, strict=False)
+        parsed = parse_cached(job.query)
         result = federation.query(job.query, provenance=True, partial=True, progress=watcher.update, parsed=parsed)
     except QueryCancelled:
+        if watcher.lost:
+            return QueryJob.objects.get(pk=job.pk)
         if expired.is_set():
             return finish(QueryJob.Status.FAILED, f"{TIMED_OUT} ({time_limit:g} s).")
         return finish(QueryJob.Status.CANCELLED, "Cancelled by the buyer.")
@@ -329,11 +359,14 @@ def job_run(*, job_id, time_limit: float | None = None) -> QueryJob:
         "rows": job.rows_available,
         "contributed": {str(k): v for k, v in contributed.items()},
     }
+    job.progress = {**job.progress, "phase": "done"}
+    job.status, job.error, job.finished_at = QueryJob.Status.QUOTED, "", timezone.now()
     try:
-        # The job's datasets, holding the answer, quoting it and finishing the job: one transaction, one commit.
-        # The quote only needs the job's key and the answer in memory, so the job row is written once, after it.
+        # The job's end with its held answer, then its quote: one transaction, one commit. The quote only needs
+        # the job's key and the answer in memory.
         with transaction.atomic():
-            _record_datasets(job, selection.datasets)
+            if not _write_end(job, [*_END_FIELDS, *_HELD_FIELDS]):
+                return QueryJob.objects.get(pk=job.pk)
             quote_in_transaction(
                 job=job,
                 datasets=selection.datasets,
@@ -342,9 +375,6 @@ def job_run(*, job_id, time_limit: float | None = None) -> QueryJob:
                 first=True,
                 rows=derivations,  # what encode_provenance just stored, without the decode
             )
-            job.progress = {**job.progress, "phase": "done"}
-            job.status, job.error, job.finished_at = QueryJob.Status.QUOTED, "", timezone.now()
-            job.save(update_fields=[*_HELD_FIELDS, "status", "error", "finished_at", "progress", "notes"])
             return job
     except Exception:
         logger.exception("query job %s: quoting failed", job.pk)

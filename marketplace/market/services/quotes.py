@@ -129,7 +129,9 @@ def quote_in_transaction(
     if rows is None:
         rows = held.decode_provenance(job.provenance)
     if datasets is None:
-        datasets = job.datasets.select_related("publisher", "price_model").filter(price_model__isnull=False)
+        datasets = Dataset.objects.filter(pk__in=job.dataset_ids, price_model__isnull=False).select_related(
+            "publisher", "price_model"
+        )
     datasets = [d for d in datasets if hasattr(d, "price_model")]
     # the buyer's row is only needed to look the subscriptions up
     tariffs = tariffs_for(buyer=job.buyer if subscribed is None else None, datasets=datasets, subscribed=subscribed)
