@@ -58,14 +58,15 @@ class TriplePattern:
         return {name for name, _ in self._template if name}
 
     def instantiate(self, solution: Mapping[str, Term]) -> ox.Triple | None:
-        terms = []
-        for name, constant in self._template:
-            term = solution.get(name) if name else constant
-            if term is None:
-                return None
-            terms.append(term)
-        s, p, o = terms
-        if isinstance(s, ox.Literal) or not isinstance(p, ox.NamedNode):
+        # unrolled: this runs per pattern and derivation, up to hundreds of thousands of times per query
+        (s_name, s), (p_name, p), (o_name, o) = self._template
+        if s_name:
+            s = solution.get(s_name)
+        if p_name:
+            p = solution.get(p_name)
+        if o_name:
+            o = solution.get(o_name)
+        if s is None or o is None or isinstance(s, ox.Literal) or not isinstance(p, ox.NamedNode):
             return None
         return ox.Triple(s, p, o)
 

@@ -116,8 +116,19 @@ def _has_aggregate(root: CompValue) -> bool:
     return False
 
 
-def _alternatives(used: list[tuple[int, ox.Triple]], index: Mapping[ox.Triple, set[str]]) -> list[Derivation]:
-    choices = [sorted(index.get(t, ())) or ["?"] for _, t in used]
+def _alternatives(
+    used: list[tuple[int, ox.Triple]], index: Mapping[ox.Triple, set[str]], sources_of: dict | None = None
+) -> list[Derivation]:
+    """Every way (up to MAX_ALTERNATIVES) to take each used triple from a source holding it. ``sources_of``
+    keeps each triple's sorted sources across the rows of one query: rows share most of their triples."""
+    if sources_of is None:
+        sources_of = {}
+    choices = []
+    for _, triple in used:
+        sources = sources_of.get(triple)
+        if sources is None:
+            sources = sources_of[triple] = sorted(index.get(triple, ())) or ["?"]
+        choices.append(sources)
     out = []
     for combo in itertools.islice(itertools.product(*choices), MAX_ALTERNATIVES):
         sources = {}
@@ -216,6 +227,7 @@ def compute_provenance(
 
     path_patterns = [p for p in patterns if p.role != "negative" and isinstance(p.pattern, PathPattern)]
     walker = _PathWitness(index) if path_patterns else None
+    sources_of: dict[ox.Triple, list[str]] = {}
 
     def derivations_of(sol: dict[str, Term], row: dict[str, Term]) -> list[Derivation]:
         ext = {**row, **sol}
@@ -226,7 +238,7 @@ def compute_provenance(
                 used.append((p.index, triple))
         for p in path_patterns:
             used.extend((p.index, t) for t in walker.witness(p.pattern, ext))
-        return _alternatives([(i, t) for i, t in used if t is not None], index)
+        return _alternatives([(i, t) for i, t in used if t is not None], index, sources_of)
 
     if rows is None:
         out: list[Derivation] = []
