@@ -384,13 +384,12 @@ def job_run(*, job_id, asked: dict | None = None, time_limit: float | None = Non
     per_source = result.stats.get("per_source", {})
     contributed = {int(n): c.get("rows", 0) for n, c in per_source.items() if n.isdigit() and c.get("rows")}
     job.progress = {
-        "phase": "quoting",
+        "phase": "done",
         "requests": result.stats.get("requests", 0),
         "sources_contacted": sum(1 for c in per_source.values() if c.get("requests")),
         "rows": job.rows_available,
         "contributed": {str(k): v for k, v in contributed.items()},
     }
-    job.progress = {**job.progress, "phase": "done"}
     job.status, job.error, job.finished_at = QueryJob.Status.QUOTED, "", timezone.now()
     try:
         # The job's end with its held answer, then its quote: one transaction, one commit. The quote only needs
