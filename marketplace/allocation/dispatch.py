@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from . import exhaustive
+from . import exhaustive, hubs
 from .compiled import Compiled, compile_problem
 from .greedy import cost_sharing_bound, solve_greedy
 from .milp import lp_bound, solve_milp
@@ -72,6 +72,9 @@ def _by_size(c: Compiled, deadline: float, lp: bool | None) -> Solution:
     # starting HiGHS costs several milliseconds even on a few rows; tiny instances are enumerated exactly
     if exhaustive.applicable(c):
         return exhaustive.solve_exhaustive(c)
+    plan = hubs.plan(c)
+    if plan is not None:
+        return hubs.solve_hubs(c, plan)
     if c.n_derivs <= (MILP_MAX_DERIVATIONS if c.budget is not None else MILP_MAX_DERIVATIONS_WITHOUT_BUDGET):
         return _exact_or_greedy(c, deadline, lp)
     return _greedy(c, deadline, lp)

@@ -236,11 +236,24 @@ def test_auto_switches_to_greedy_above_the_size_threshold(monkeypatch: pytest.Mo
     assert alloc.objective <= exact.objective <= alloc.upper_bound + 1e-6
 
 
-def test_without_a_budget_the_integer_program_is_used_on_larger_instances(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_a_budget_parts_are_enumerated_when_they_are_small(monkeypatch: pytest.MonkeyPatch) -> None:
     from marketplace.allocation import dispatch
+
+    # 20 pairs of rows, each pair sharing one item: 20 parts of one shared item each, nothing for hubs
+    problem = _chain_problem(40, budget=None)
+    monkeypatch.setattr(dispatch, "MILP_MAX_DERIVATIONS", 10)
+    alloc = allocate(problem)
+    exact = allocate(problem, strategy="milp")
+    assert alloc.strategy == "exhaustive" and alloc.optimal and alloc.objective == exact.objective
+    assert alloc.notes == ("enumerated 0 shared item groups, then 20 parts of at most 1",)
+
+
+def test_without_a_budget_the_integer_program_is_used_on_larger_instances(monkeypatch: pytest.MonkeyPatch) -> None:
+    from marketplace.allocation import dispatch, hubs
 
     problem = _chain_problem(40, budget=None)
     monkeypatch.setattr(dispatch, "MILP_MAX_DERIVATIONS", 10)
+    monkeypatch.setattr(hubs, "MAX_CELLS", 0)  # as if the parts were too large to enumerate
     alloc = allocate(problem)
     assert alloc.strategy == "milp" and alloc.optimal
     monkeypatch.setattr(dispatch, "MILP_MAX_DERIVATIONS_WITHOUT_BUDGET", 10)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from marketplace.allocation import Allocation, Problem, Row, allocate, exhaustive
+from marketplace.allocation import Allocation, Problem, Row, allocate, exhaustive, hubs
 from marketplace.allocation.compiled import compile_problem
 from marketplace.allocation.solution import finish
 
@@ -71,6 +71,21 @@ def test_exhaustive_enumeration_equals_brute_force(problem: Problem) -> None:
     alloc = finish(problem, compiled, solution, 0.0)
     check_consistent(problem, alloc)
     assert alloc.strategy == "exhaustive" and alloc.optimal
+    assert (alloc.unlimited_rows, alloc.objective) == best(problem)
+
+
+@SETTINGS
+@given(problems(), st.integers(0, 4))
+def test_enumerating_hubs_then_parts_equals_brute_force(problem: Problem, n_hubs: int) -> None:
+    problem = Problem(rows=problem.rows, prices=problem.prices, budget=None)  # it is for budget-free instances
+    compiled = compile_problem(problem)
+    plan = hubs.plan(compiled, n_hubs=n_hubs)
+    if plan is None:  # no candidate rows
+        assert compiled.n_rows == 0
+        return
+    alloc = finish(problem, compiled, hubs.solve_hubs(compiled, plan), 0.0)
+    check_consistent(problem, alloc)
+    assert alloc.optimal and alloc.upper_bound == alloc.objective
     assert (alloc.unlimited_rows, alloc.objective) == best(problem)
 
 
