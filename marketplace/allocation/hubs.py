@@ -170,9 +170,11 @@ def solve_hubs(c: Compiled, p: _Plan) -> Solution:
 
     hubs_bought, t_best = top
     cost, bought, _ = evaluate(hubs_bought, 0, t_best)
+    # each bought row's first derivation of least cost
+    cheapest = np.flatnonzero(cost == np.minimum.reduceat(cost, starts)[c.deriv_row])
+    rows, first = np.unique(c.deriv_row[cheapest], return_index=True)
     chosen = np.full(c.n_rows, -1, dtype=np.int64)
-    for r in np.flatnonzero(bought).tolist():
-        lo = int(c.row_ptr[r])
-        chosen[r] = lo + int(np.argmin(cost[lo : int(c.row_ptr[r + 1])]))
+    chosen[rows] = cheapest[first]
+    chosen[~bought] = -1
     notes = [f"enumerated {len(p.hubs)} shared item groups, then {p.n_components} parts of at most {p.width}"]
     return Solution(chosen=chosen, strategy="exhaustive", upper_bound=float(top_objective), optimal=True, notes=notes)
