@@ -92,6 +92,28 @@ def test_a_failed_job_still_records_its_datasets(publishers, buyer, failing_endp
     assert QueryJob.objects.get(pk=job.pk).dataset_ids == [broken.pk]
 
 
+@pytest.mark.django_db(transaction=True)  # the watcher claims from its own connection
+def test_a_runner_whose_watcher_lost_the_claim_writes_nothing_even_if_its_query_ended(market, buyer, monkeypatch):
+    # a redelivered task's runner: its query ends just as its watcher finds the job claimed by the first runner
+    job = job_create(buyer=buyer, query=REVIEWED, run=False)
+    real = queries.Federation.query
+
+    def query_then_lose_the_claim(self, *args, progress=None, **kwargs):
+        result = real(self, *args, progress=progress, **kwargs)
+        QueryJob.objects.filter(pk=job.pk).update(status=QueryJob.Status.RUNNING)  # the first runner's claim
+        watcher = progress.__self__
+        watcher._began -= 60  # as if the query had run long enough to be watched
+        progress({"phase": "fetching", "requests": 9, "sources_contacted": ["1"], "triples": 9})
+        assert watcher.lost
+        return result
+
+    monkeypatch.setattr(queries.Federation, "query", query_then_lose_the_claim)
+    ended = job_run(job_id=job.pk, asked=job_message(job))
+    stored = QueryJob.objects.get(pk=job.pk)
+    assert ended.status == stored.status == QueryJob.Status.RUNNING
+    assert stored.quotes.count() == 0 and stored.answer is None
+
+
 @pytest.mark.django_db
 def test_a_fast_query_gets_no_watcher_thread(market, buyer, monkeypatch):
     started = []

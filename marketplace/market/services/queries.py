@@ -368,6 +368,8 @@ def job_run(*, job_id, asked: dict | None = None, time_limit: float | None = Non
         watcher.close()
         if timer is not None:
             timer.cancel()
+    if watcher.lost:  # the query ended just as the watcher found the job taken: leave it to whoever has it
+        return QueryJob.objects.get(pk=job.pk)
     job.federation_seconds = time.perf_counter() - started
     titles = {str(d.pk): d.title for d in selection.datasets}
     for name in sorted(result.failed_sources):
