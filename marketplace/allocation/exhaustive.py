@@ -49,16 +49,18 @@ def _incidence(c: Compiled) -> np.ndarray:
 def _shared_groups(c: Compiled) -> tuple[np.ndarray, np.ndarray]:
     """Items several rows use, grouped by the exact set of derivations using them (a group is bought whole
     or not at all); group index per item (-1 for items private to one row) and the price of each group."""
-    inc_deriv = _incidence(c)
     shared = c.demand() >= 2
-    users: dict[int, list[int]] = {}
-    for k, j in zip(inc_deriv.tolist(), c.deriv_items.tolist(), strict=True):
-        if shared[j]:
-            users.setdefault(j, []).append(k)
+    at = np.flatnonzero(shared[c.deriv_items])  # incidences of shared items, in derivation order
+    items, derivs = c.deriv_items[at], _incidence(c)[at]
+    by_item = np.lexsort((derivs, items))  # each item's derivations, ascending (an item is once in each)
+    items, derivs, first_seen = items[by_item], derivs[by_item], at[by_item].tolist()
+    starts = np.flatnonzero(np.r_[True, np.diff(items) != 0]) if len(items) else np.zeros(0, dtype=np.int64)
+    ends = np.r_[starts[1:], len(items)].astype(np.int64)
     group_of = np.full(c.n_items, -1, dtype=np.int64)
-    index: dict[tuple[int, ...], int] = {}
-    for j, ks in users.items():
-        group_of[j] = index.setdefault(tuple(sorted(set(ks))), len(index))
+    index: dict[bytes, int] = {}
+    # groups numbered in the order their items first occur, as the derivations list them
+    for s, e in sorted(zip(starts.tolist(), ends.tolist()), key=lambda se: first_seen[se[0]]):
+        group_of[items[s]] = index.setdefault(derivs[s:e].tobytes(), len(index))
     group_price = np.zeros(len(index), dtype=np.int64)
     np.add.at(group_price, group_of[shared], c.price[shared])
     return group_of, group_price

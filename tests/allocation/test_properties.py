@@ -75,6 +75,27 @@ def test_exhaustive_enumeration_equals_brute_force(problem: Problem) -> None:
 
 
 @SETTINGS
+@given(problems())
+def test_shared_items_are_grouped_exactly_by_the_derivations_using_them(problem: Problem) -> None:
+    compiled = compile_problem(problem)
+    group_of, group_price = exhaustive._shared_groups(compiled)
+    users: dict[int, set[int]] = {}
+    for k in range(compiled.n_derivs):
+        for j in compiled.deriv_items[compiled.deriv_ptr[k] : compiled.deriv_ptr[k + 1]].tolist():
+            users.setdefault(j, set()).add(k)
+    rows_of = {j: {int(compiled.deriv_row[k]) for k in ks} for j, ks in users.items()}
+    for j in range(compiled.n_items):
+        assert (group_of[j] >= 0) == (len(rows_of.get(j, ())) >= 2)
+    shared = [j for j in range(compiled.n_items) if group_of[j] >= 0]
+    for i in shared:
+        for j in shared:
+            assert (group_of[i] == group_of[j]) == (users[i] == users[j])
+    assert group_price.tolist() == [
+        sum(int(compiled.price[j]) for j in shared if group_of[j] == g) for g in range(len(group_price))
+    ]
+
+
+@SETTINGS
 @given(problems(), st.integers(0, 4))
 def test_enumerating_hubs_then_parts_equals_brute_force(problem: Problem, n_hubs: int) -> None:
     problem = Problem(rows=problem.rows, prices=problem.prices, budget=None)  # it is for budget-free instances
