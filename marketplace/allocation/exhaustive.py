@@ -59,7 +59,7 @@ def _shared_groups(c: Compiled) -> tuple[np.ndarray, np.ndarray]:
     group_of = np.full(c.n_items, -1, dtype=np.int64)
     index: dict[bytes, int] = {}
     # groups numbered in the order their items first occur, as the derivations list them
-    for s, e in sorted(zip(starts.tolist(), ends.tolist()), key=lambda se: first_seen[se[0]]):
+    for s, e in sorted(zip(starts.tolist(), ends.tolist(), strict=True), key=lambda se: first_seen[se[0]]):
         group_of[items[s]] = index.setdefault(derivs[s:e].tobytes(), len(index))
     group_price = np.zeros(len(index), dtype=np.int64)
     np.add.at(group_price, group_of[shared], c.price[shared])
