@@ -55,7 +55,7 @@ def _shared_groups(c: Compiled) -> tuple[np.ndarray, np.ndarray]:
     by_item = np.lexsort((derivs, items))  # each item's derivations, ascending (an item is once in each)
     items, derivs, first_seen = items[by_item], derivs[by_item], at[by_item].tolist()
     starts = np.flatnonzero(np.r_[True, np.diff(items) != 0]) if len(items) else np.zeros(0, dtype=np.int64)
-    ends = np.r_[starts[1:], len(items)].astype(np.int64)
+    ends = np.append(starts[1:], len(items)) if len(items) else starts
     group_of = np.full(c.n_items, -1, dtype=np.int64)
     index: dict[bytes, int] = {}
     # groups numbered in the order their items first occur, as the derivations list them

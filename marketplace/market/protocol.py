@@ -9,6 +9,8 @@ from pyparsing import ParseResults
 from rdflib.plugins.sparql import parser
 from rdflib.plugins.sparql.parserutils import CompValue
 
+from sparql.service import mentions_service
+
 from .errors import InvalidAsk
 
 RESULT_TYPES = {
@@ -72,17 +74,24 @@ def _walk(node: object):
             yield from _walk(item)
 
 
+_NO_SERVICE = "SERVICE is not allowed here: the marketplace itself chooses the sources."
+
+
 def check_no_service(query: str | None = None, *, algebra: object = None) -> None:
     """Refuse SERVICE: evaluating it would send bindings (providers' data) to an address of the asker's choice.
 
-    Pass the query text, or the algebra of an already parsed query (saves a parse)."""
+    Pass the query text, or the algebra of an already parsed query (saves a parse). The text is read for the
+    keyword first (sparql.service): rdflib cannot parse every query Oxigraph runs, so its tree alone would let
+    a SERVICE through whenever its parse fails."""
+    if query is not None and mentions_service(query):
+        raise InvalidAsk(_NO_SERVICE)
     if algebra is None:
         try:
             algebra = parser.parseQuery(query)
         except Exception:  # the engine reports syntax errors with its own message later
             return
     if any(node.name == "ServiceGraphPattern" for node in _walk(algebra)):
-        raise InvalidAsk("SERVICE is not allowed here: the marketplace itself chooses the sources.")
+        raise InvalidAsk(_NO_SERVICE)
 
 
 def _accepted(header: str) -> list[tuple[str, float]]:

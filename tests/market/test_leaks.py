@@ -102,6 +102,27 @@ def test_service_is_refused_so_no_bindings_can_be_sent_out(market, buyer):
     assert hits in ([], [False])
 
 
+@pytest.mark.django_db
+def test_no_endpoint_lets_a_query_call_its_service(market, client, token_client):
+    # Oxigraph calls SERVICE as soon as results are created, even on an empty store; rdflib cannot parse SPARQL
+    # 1.2 (LATERAL, directional language tags), so its tree alone missed those. Nothing may connect.
+    from tests.sparql.test_service import Listener, attacks
+
+    listener = Listener()
+    try:
+        for text in attacks(listener.url):
+            catalog = client.get("/sparql", {"query": text}, HTTP_ACCEPT="application/sparql-results+json")
+            assert catalog.status_code == 400, (text, catalog.content)
+            data = token_client.post("/sparql/data", {"query": text}, HTTP_X_BUDGET="1000")
+            assert data.status_code == 400, (text, data.content)
+            asked = token_client.post("/api/queries/", {"query": text}, format="json")
+            assert asked.status_code == 400, (text, asked.content)
+            assert "SERVICE" in catalog.content.decode() + data.content.decode() + asked.content.decode()
+    finally:
+        connections = listener.close()
+    assert connections == 0
+
+
 def _accept(listener) -> bool:
     try:
         listener.accept()
