@@ -200,6 +200,7 @@ class HostedStore(Source):
         return f"HostedStore(name={self.name!r})"
 
     def select(self, query: str) -> SelectAnswer:
+        solutions = None
         try:
             solutions = self.store.query(query)
             variables = [v.value for v in solutions.variables]
@@ -213,9 +214,12 @@ class HostedStore(Source):
                         row[name] = value
                         nbytes += len(str(value))
                 rows.append(row)
-            del solutions
         except (SyntaxError, OSError, ValueError) as exc:
             raise SourceError(self.name, str(exc)) from None
+        finally:
+            # dropped here, on the thread that made them: an error's traceback would keep this frame alive
+            # until it is freed on another thread, where pyoxigraph refuses to drop them
+            solutions = None  # noqa: F841
         return SelectAnswer(variables, rows, nbytes)
 
     def stream(self, query: str):

@@ -77,20 +77,26 @@ def catalog_endpoint(request):
     _repair_query_string(request)
     if _wants_help(request):
         return HttpResponseRedirect(reverse("market:sparql-help"))
+    answer = None
     try:
         req = _read(request)
         answer = catalog_store().query(req.query)
+        graph = isinstance(answer, ox.QueryTriples)
+        key = protocol.negotiate(request, graph=graph)
+        if key is None:
+            return _not_acceptable(graph)
+        # results are computed as they are written: evaluation errors surface here
+        body = answer.serialize(format=OX_GRAPHS[key] if graph else OX_RESULTS[key])
     except MarketError as exc:
         return _error(400, str(exc))
     except SyntaxError as exc:
         return _error(400, f"The query does not parse: {exc}")
     except (OSError, ValueError) as exc:
         return _error(400, f"The query could not be evaluated: {exc}")
-    graph = isinstance(answer, ox.QueryTriples)
-    key = protocol.negotiate(request, graph=graph)
-    if key is None:
-        return _not_acceptable(graph)
-    body = answer.serialize(format=OX_GRAPHS[key] if graph else OX_RESULTS[key])
+    finally:
+        # pyoxigraph results must be dropped on the thread that made them; an exception's traceback would keep
+        # this frame, and them, alive until the cycle collector frees them on whichever thread it runs
+        answer = None  # noqa: F841
     return HttpResponse(body, content_type=protocol.content_type(key))
 
 
