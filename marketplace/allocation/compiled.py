@@ -129,6 +129,11 @@ def compile_problem(problem: Problem) -> Compiled:
         row_ptr.append(len(deriv_row))
 
     items = np.array(deriv_items, dtype=np.int64)
+    # each derivation's items in index order: a derivation is a set, whose iteration order follows Python's
+    # per-process string hashing, and the solvers break ties by item order (same problem, same allocation)
+    width = max(1, len(item_ids))
+    key = np.repeat(np.arange(len(deriv_ptr) - 1, dtype=np.int64) * width, np.diff(deriv_ptr)) + items
+    items = np.sort(key, kind="stable") % width  # nearly sorted already: a merge sort's best case
     # keep only items some derivation uses, renumbered densely
     is_used = np.bincount(items, minlength=len(item_ids)) > 0
     used = np.flatnonzero(is_used)

@@ -282,3 +282,33 @@ def test_enumeration_of_shared_items_matches_the_integer_program_on_a_bundle_str
     assert alloc.strategy == "exhaustive"
     assert (alloc.unlimited_rows, alloc.objective) == (exact.unlimited_rows, exact.objective) == (30, alloc.objective)
     assert alloc.cost == sum(prices[i] for i in alloc.items)
+
+
+DETERMINISM_CHECK = """
+import sys
+sys.path.insert(0, "bench/allocation")
+from generate import generate
+from marketplace.allocation import allocate
+problem = generate(10000, budget_fraction=0.3, alternatives=0.2, seed=1)
+alloc = allocate(problem, strategy="greedy", lp_bound_for_greedy=False)
+print(alloc.objective, sorted(alloc.derivation.items()))
+"""
+
+
+def test_the_same_problem_gets_the_same_allocation_in_every_process() -> None:
+    # derivations are sets of strings, whose order follows each process's string hashing; ties must not
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    outputs = set()
+    for seed in ("1", "2", "3"):
+        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(root)}
+        done = subprocess.run(
+            [sys.executable, "-c", DETERMINISM_CHECK], env=env, cwd=root, capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        outputs.add(done.stdout)
+    assert len(outputs) == 1
