@@ -251,6 +251,10 @@ MARKET_QUOTES_PER_HOUR = env_int("MARKET_QUOTES_PER_HOUR", 240)
 MARKET_ALLOCATION_TIME_LIMIT = float(os.environ.get("MARKET_ALLOCATION_TIME_LIMIT", "10"))
 # /sparql/data answers within the request: a query running longer is stopped (the API runs it in the background)
 MARKET_SPARQL_TIME_LIMIT = float(os.environ.get("MARKET_SPARQL_TIME_LIMIT", "60"))
+# The free catalog endpoint runs each query in a child process killed past these (market/sandbox.py).
+MARKET_CATALOG_TIME_LIMIT = float(os.environ.get("MARKET_CATALOG_TIME_LIMIT", "10"))
+MARKET_CATALOG_MAX_BYTES = int(os.environ.get("MARKET_CATALOG_MAX_BYTES", str(50_000_000)))
+MARKET_CATALOG_MAX_MEMORY = int(os.environ.get("MARKET_CATALOG_MAX_MEMORY", str(1_000_000_000)))
 
 # Model hub (modelhub)
 MODELHUB_UPLOAD_MAX_BYTES = env_int("MODELHUB_UPLOAD_MAX_BYTES", 4 * 1024**3)

@@ -17,7 +17,7 @@ from rest_framework.authtoken.models import Token
 
 from marketplace.money.services import InsufficientFunds, MoneyError
 
-from . import disclosure, protocol
+from . import disclosure, protocol, sandbox
 from .catalog_graph import catalog_store
 from .errors import InvalidAsk, MarketError, NotAllowed
 from .models import QueryJob
@@ -43,9 +43,13 @@ def _error(status: int, message: str) -> HttpResponse:
     return HttpResponse(message + "\n", status=status, content_type="text/plain; charset=utf-8")
 
 
-def _not_acceptable(graph: bool) -> HttpResponse:
+def _not_acceptable_message(graph: bool) -> str:
     table = protocol.GRAPH_TYPES if graph else protocol.RESULT_TYPES
-    return _error(406, "Not acceptable; this endpoint answers " + ", ".join(table.values()))
+    return "Not acceptable; this endpoint answers " + ", ".join(table.values())
+
+
+def _not_acceptable(graph: bool) -> HttpResponse:
+    return _error(406, _not_acceptable_message(graph))
 
 
 def _read(request) -> protocol.ProtocolRequest:
@@ -77,27 +81,33 @@ def catalog_endpoint(request):
     _repair_query_string(request)
     if _wants_help(request):
         return HttpResponseRedirect(reverse("market:sparql-help"))
-    answer = None
     try:
         req = _read(request)
-        answer = catalog_store().query(req.query)
+    except MarketError as exc:
+        return _error(400, str(exc))
+
+    def render(answer) -> tuple[bytes, str]:
         graph = isinstance(answer, ox.QueryTriples)
         key = protocol.negotiate(request, graph=graph)
         if key is None:
-            return _not_acceptable(graph)
+            raise sandbox.Rendered(406, _not_acceptable_message(graph))
         # results are computed as they are written: evaluation errors surface here
-        body = answer.serialize(format=OX_GRAPHS[key] if graph else OX_RESULTS[key])
-    except MarketError as exc:
-        return _error(400, str(exc))
-    except SyntaxError as exc:
-        return _error(400, f"The query does not parse: {exc}")
-    except (OSError, ValueError) as exc:
-        return _error(400, f"The query could not be evaluated: {exc}")
-    finally:
-        # pyoxigraph results must be dropped on the thread that made them; an exception's traceback would keep
-        # this frame, and them, alive until the cycle collector frees them on whichever thread it runs
-        answer = None  # noqa: F841
-    return HttpResponse(body, content_type=protocol.content_type(key))
+        return answer.serialize(format=OX_GRAPHS[key] if graph else OX_RESULTS[key]), protocol.content_type(key)
+
+    try:
+        outcome = sandbox.run_limited(
+            catalog_store(),
+            req.query,
+            render,
+            seconds=settings.MARKET_CATALOG_TIME_LIMIT,
+            max_bytes=settings.MARKET_CATALOG_MAX_BYTES,
+            max_memory=settings.MARKET_CATALOG_MAX_MEMORY,
+        )
+    except OSError:  # no process to run it in (the machine's process or memory limit)
+        return _error(503, "The catalog cannot take more queries right now; try again shortly.")
+    if outcome.status != 200:
+        return _error(outcome.status, outcome.body.decode("utf-8", errors="replace"))
+    return HttpResponse(outcome.body, content_type=outcome.content_type)
 
 
 def _token_user(request):

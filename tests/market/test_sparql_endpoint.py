@@ -4,6 +4,7 @@ three clients SPARQLWrapper, rdflib's SPARQLStore and Comunica against a live se
 import base64
 import json
 import subprocess
+import time
 import urllib.error
 from pathlib import Path
 
@@ -186,3 +187,32 @@ def test_comunica_reads_the_catalog_and_buys_data(live_market, comunica):
     rows = _comunica(comunica, authed + "/sparql/data?budget=1000", NAMES)
     assert sorted(r["name"]["value"] for r in rows) == sorted(SECRETS)
     assert wallet_balance(user=live_market["buyer"]) < before
+
+
+@pytest.mark.django_db
+def test_catalog_queries_are_stopped_past_the_time_limit_and_the_endpoint_goes_on(market, client, settings):
+    # six copies of the catalog joined: days of work for Oxigraph, which cannot be interrupted in process
+    settings.MARKET_CATALOG_TIME_LIMIT = 1.0
+    product = " . ".join(f"?s{i} ?p{i} ?o{i}" for i in range(6))
+    started = time.monotonic()
+    slow = client.get("/sparql", {"query": f"SELECT (COUNT(*) AS ?n) WHERE {{ {product} }}"})
+    assert slow.status_code == 504 and b"longer than this endpoint allows" in slow.content
+    assert time.monotonic() - started < 5
+    assert client.get("/sparql", {"query": VOID_DATASETS}, HTTP_ACCEPT="text/csv").status_code == 200
+
+
+@pytest.mark.django_db
+def test_catalog_answers_past_the_size_limit_are_refused(market, client, settings):
+    settings.MARKET_CATALOG_MAX_BYTES = 2_000
+    big = client.get("/sparql", {"query": "SELECT * WHERE { ?s ?p ?o }"}, HTTP_ACCEPT="text/csv")
+    assert big.status_code == 413 and b"add a LIMIT" in big.content
+    small = client.get("/sparql", {"query": "SELECT * WHERE { ?s ?p ?o } LIMIT 3"}, HTTP_ACCEPT="text/csv")
+    assert small.status_code == 200 and len(small.content.splitlines()) == 4
+
+
+@pytest.mark.django_db
+def test_catalog_queries_past_the_memory_limit_are_refused(market, client, settings):
+    settings.MARKET_CATALOG_MAX_MEMORY = 64_000_000
+    product = " . ".join(f"?s{i} ?p{i} ?o{i}" for i in range(4))
+    hungry = client.get("/sparql", {"query": f"SELECT * WHERE {{ {product} }} ORDER BY ?o0 ?o1 ?o2 ?o3"})
+    assert hungry.status_code == 413, hungry.content

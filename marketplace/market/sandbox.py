@@ -1,0 +1,130 @@
+"""Running a query from anyone within a time, memory and size limit: in a forked child, killed past the limit.
+
+pyoxigraph cannot be interrupted once a query runs, and the catalog endpoint is free and needs no sign-in: a
+query joining the catalog with itself six times would otherwise hold a web thread, and a core, for days. The
+child inherits the store built for the request (copy on write), runs the query, writes the serialised answer
+to a pipe and exits without running any of the parent's clean-up; the parent reads with a deadline and kills
+the child past it or past the size limit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import select
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pyoxigraph as ox
+
+
+@dataclass
+class Outcome:
+    status: int  # HTTP status: 200, or the error's
+    body: bytes
+    content_type: str = "text/plain; charset=utf-8"
+
+
+class Rendered(Exception):
+    """Raised by a renderer to answer with an error status (e.g. 406) instead of results."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+Renderer = Callable[[object], tuple[bytes, str]]  # pyoxigraph answer -> (body, content type)
+
+
+def run_limited(
+    store: ox.Store, query: str, render: Renderer, *, seconds: float, max_bytes: int, max_memory: int
+) -> Outcome:
+    """``render`` turns the answer into bytes (it may raise Rendered, SyntaxError, OSError or ValueError)."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns
+        os.close(read_end)
+        _child(store, query, render, write_end, max_memory)
+    os.close(write_end)
+    try:
+        return _collect(read_end, pid, seconds, max_bytes)
+    finally:
+        os.close(read_end)
+
+
+def _child(store: ox.Store, query: str, render: Renderer, out: int, max_memory: int) -> None:
+    code = 0
+    try:
+        # on top of what the child shares with its parent already: the limit counts the whole address space
+        limit = _address_space() + max_memory
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        try:
+            body, content_type = render(store.query(query))
+            head = {"status": 200, "content_type": content_type}
+        except Rendered as exc:
+            body, head = str(exc).encode(), {"status": exc.status}
+        except SyntaxError as exc:
+            body, head = f"The query does not parse: {exc}".encode(), {"status": 400}
+        except MemoryError:
+            body, head = b"The query needs more memory than this endpoint allows.", {"status": 413}
+        except (OSError, ValueError) as exc:
+            body, head = f"The query could not be evaluated: {exc}".encode(), {"status": 400}
+        _write_all(out, json.dumps(head).encode() + b"\n" + body)
+    except BaseException:  # noqa: BLE001 - the parent reports a child that wrote nothing
+        code = 1
+    finally:
+        os._exit(code)  # no atexit, no Django clean-up, no flushing of the parent's buffers
+
+
+def _address_space() -> int:
+    with open("/proc/self/statm", encoding="ascii") as statm:
+        return int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        try:
+            written = os.write(fd, view)
+        except BrokenPipeError:  # the parent gave up on us
+            return
+        view = view[written:]
+
+
+def _collect(fd: int, pid: int, seconds: float, max_bytes: int) -> Outcome:
+    deadline = time.monotonic() + seconds
+    chunks: list[bytes] = []
+    size = 0
+    head_size = None  # the header line's length, once read
+    outcome = None
+    while outcome is None:
+        remaining = deadline - time.monotonic()
+        ready = select.select([fd], [], [], max(0.0, remaining))[0] if remaining > 0 else []
+        if not ready:
+            outcome = Outcome(504, f"The query ran longer than this endpoint allows ({seconds:g} s).".encode())
+            break
+        chunk = os.read(fd, 1 << 16)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+        if head_size is None and b"\n" in chunk:
+            head_size = size - len(chunk) + chunk.index(b"\n") + 1
+        if size - (head_size or 0) > max_bytes:
+            message = f"The answer is larger than this endpoint returns ({max_bytes:,} bytes); add a LIMIT."
+            outcome = Outcome(413, message.encode())
+    if outcome is not None:
+        os.kill(pid, signal.SIGKILL)
+    _, status = os.waitpid(pid, 0)
+    if outcome is not None:
+        return outcome
+    data = b"".join(chunks)
+    head, _, body = data.partition(b"\n")
+    if not head:
+        killed = os.WIFSIGNALED(status)
+        return Outcome(413 if killed else 500, b"The query could not be evaluated within this endpoint's limits.")
+    meta = json.loads(head)
+    return Outcome(meta["status"], body, meta.get("content_type", "text/plain; charset=utf-8"))
