@@ -1,0 +1,100 @@
+"""What running each catalog query in a forked child costs (market/sandbox.py), against running it in process.
+
+    .venv/bin/python bench/market/catalog.py               # the demo catalog, 30 repetitions per query
+
+The demo catalog is loaded into a temporary SQLite database. Each query goes through the /sparql view with
+Django's test client, as a client's request would. The peer is the same view with the sandbox replaced by
+in-process evaluation, interleaved in the same run. Prints a Markdown table of medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+WORK = Path(tempfile.mkdtemp(prefix="bench-catalog-"))
+os.environ.update(
+    {
+        "DATABASE_URL": f"sqlite:///{WORK / 'db.sqlite3'}",
+        "VAR_DIR": str(WORK / "var"),
+        "SECRET_KEY": "bench",
+        "DEBUG": "0",
+        "ALLOWED_HOSTS": "testserver",
+        "LOG_LEVEL": "WARNING",
+    }
+)
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+QUERIES = {
+    "datasets (VoID)": "SELECT ?d ?title WHERE { ?d a <http://rdfs.org/ns/void#Dataset> ; "
+    "<http://purl.org/dc/terms/title> ?title }",
+    "every triple": "SELECT * WHERE { ?s ?p ?o }",
+    "count by predicate": "SELECT ?p (COUNT(*) AS ?n) WHERE { ?s ?p ?o } GROUP BY ?p",
+    "describe all (CONSTRUCT)": "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }",
+}
+
+
+def in_process(store, query, render, **limits):
+    """The peer: the sandbox's contract, evaluated in this process."""
+    from marketplace.market.sandbox import Outcome, Rendered
+
+    try:
+        body, content_type = render(store.query(query))
+        return Outcome(200, body, content_type)
+    except Rendered as exc:
+        return Outcome(exc.status, str(exc).encode())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=30)
+    args = parser.parse_args()
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.test import Client
+
+    from marketplace.market import sandbox, sparql_views
+
+    call_command("migrate", verbosity=0)
+    call_command("load_demo", verbosity=0)
+    client = Client()
+    forked = sandbox.run_limited
+    rows = []
+    try:
+        for name, query in QUERIES.items():
+            times: dict[str, list[float]] = {"in process": [], "forked child": []}
+            for _ in range(args.repeat):
+                for label, runner in (("in process", in_process), ("forked child", forked)):
+                    sparql_views.sandbox.run_limited = runner
+                    start = time.perf_counter()
+                    response = client.get("/sparql", {"query": query})
+                    times[label].append(time.perf_counter() - start)
+                    assert response.status_code == 200, response.content[:200]
+            size = len(response.content)
+            plain, child = (statistics.median(times[k]) * 1000 for k in ("in process", "forked child"))
+            rows.append((name, size, plain, child))
+    finally:
+        sparql_views.sandbox.run_limited = forked
+        shutil.rmtree(WORK, ignore_errors=True)
+    rss = int(open("/proc/self/status").read().split("VmRSS:")[1].split()[0]) // 1024
+    print(f"Demo catalog, median of {args.repeat} requests each, web process {rss} MB resident.\n")
+    print("| query | answer (bytes) | in process (ms) | forked child (ms) | child / in process |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for name, size, plain, child in rows:
+        print(f"| {name} | {size:,} | {plain:.1f} | {child:.1f} | {child / plain:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
