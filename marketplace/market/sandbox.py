@@ -51,6 +51,10 @@ def run_limited(
     os.close(write_end)
     try:
         return _collect(read_end, pid, seconds, max_bytes)
+    except BaseException:  # interrupted while waiting: leave no child running, nor a zombie
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        raise
     finally:
         os.close(read_end)
 
@@ -96,14 +100,15 @@ def _write_all(fd: int, data: bytes) -> None:
 
 def _collect(fd: int, pid: int, seconds: float, max_bytes: int) -> Outcome:
     deadline = time.monotonic() + seconds
+    poller = select.poll()  # not select.select: a busy web process may hold file descriptors past 1024
+    poller.register(fd, select.POLLIN)
     chunks: list[bytes] = []
     size = 0
     head_size = None  # the header line's length, once read
     outcome = None
     while outcome is None:
         remaining = deadline - time.monotonic()
-        ready = select.select([fd], [], [], max(0.0, remaining))[0] if remaining > 0 else []
-        if not ready:
+        if remaining <= 0 or not poller.poll(remaining * 1000):
             outcome = Outcome(504, f"The query ran longer than this endpoint allows ({seconds:g} s).".encode())
             break
         chunk = os.read(fd, 1 << 16)
