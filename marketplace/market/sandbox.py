@@ -44,19 +44,28 @@ def run_limited(
 ) -> Outcome:
     """``render`` turns the answer into bytes (it may raise Rendered, SyntaxError, OSError or ValueError)."""
     read_end, write_end = os.pipe()
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(read_end)
+        os.close(write_end)
+        raise
     if pid == 0:  # the child: never returns
         os.close(read_end)
         _child(store, query, render, write_end, max_memory)
     os.close(write_end)
     try:
-        return _collect(read_end, pid, seconds, max_bytes)
+        data, refused = _read(read_end, seconds, max_bytes)
     except BaseException:  # interrupted while waiting: leave no child running, nor a zombie
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
         raise
     finally:
         os.close(read_end)
+    if refused is not None:
+        os.kill(pid, signal.SIGKILL)
+    _, status = os.waitpid(pid, 0)
+    return refused or _outcome(data, status)
 
 
 def _child(store: ox.Store, query: str, render: Renderer, out: int, max_memory: int) -> None:
@@ -98,38 +107,36 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
-def _collect(fd: int, pid: int, seconds: float, max_bytes: int) -> Outcome:
+def _read(fd: int, seconds: float, max_bytes: int) -> tuple[bytes, Outcome | None]:
+    """What the child wrote, or the refusal when it ran past the time or size limit."""
     deadline = time.monotonic() + seconds
     poller = select.poll()  # not select.select: a busy web process may hold file descriptors past 1024
     poller.register(fd, select.POLLIN)
     chunks: list[bytes] = []
     size = 0
     head_size = None  # the header line's length, once read
-    outcome = None
-    while outcome is None:
+    while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0 or not poller.poll(remaining * 1000):
-            outcome = Outcome(504, f"The query ran longer than this endpoint allows ({seconds:g} s).".encode())
-            break
+            return b"", Outcome(504, f"The query ran longer than this endpoint allows ({seconds:g} s).".encode())
         chunk = os.read(fd, 1 << 16)
         if not chunk:
-            break
+            return b"".join(chunks), None
         chunks.append(chunk)
         size += len(chunk)
         if head_size is None and b"\n" in chunk:
             head_size = size - len(chunk) + chunk.index(b"\n") + 1
         if size - (head_size or 0) > max_bytes:
             message = f"The answer is larger than this endpoint returns ({max_bytes:,} bytes); add a LIMIT."
-            outcome = Outcome(413, message.encode())
-    if outcome is not None:
-        os.kill(pid, signal.SIGKILL)
-    _, status = os.waitpid(pid, 0)
-    if outcome is not None:
-        return outcome
-    data = b"".join(chunks)
+            return b"", Outcome(413, message.encode())
+
+
+def _outcome(data: bytes, status: int) -> Outcome:
     head, _, body = data.partition(b"\n")
-    if not head:
-        killed = os.WIFSIGNALED(status)
-        return Outcome(413 if killed else 500, b"The query could not be evaluated within this endpoint's limits.")
-    meta = json.loads(head)
+    try:
+        meta = json.loads(head)
+    except ValueError:  # the child died before writing (killed for memory, or crashed)
+        if os.WIFSIGNALED(status):
+            return Outcome(413, b"The query needed more than this endpoint's limits allow.")
+        return Outcome(500, b"The query could not be evaluated.")
     return Outcome(meta["status"], body, meta.get("content_type", "text/plain; charset=utf-8"))
