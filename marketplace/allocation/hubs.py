@@ -25,8 +25,10 @@ from .exhaustive import _NONE, _incidence, _shared_groups
 from .solution import Solution
 
 MAX_HUBS = 8
-# passes x derivations: about 1 s of numpy at the limit (100k rows with alternatives: 64 passes, 0.2 s)
+# passes x derivations: about 1 s of numpy at the limit (100k rows with alternatives: 16 passes)
 MAX_CELLS = 1 << 25
+# each pass is a few numpy calls (tens of microseconds on a small answer): past this, the integer program wins
+MAX_PASSES = 1 << 12
 _NO = np.iinfo(np.int64).min // 4  # "no allocation": below any objective, yet safe to add a few of
 
 
@@ -70,7 +72,7 @@ def plan(c: Compiled, n_hubs: int | None = None) -> _Plan | None:
         candidate = _split(c, group_of, group_price, by_demand[:h], pair_rows, pair_groups)
         if best is None or candidate.passes < best.passes:
             best = candidate
-    if best is None or best.passes * max(1, c.n_derivs) > MAX_CELLS:
+    if best is None or best.passes > MAX_PASSES or best.passes * max(1, c.n_derivs) > MAX_CELLS:
         return None
     return best
 

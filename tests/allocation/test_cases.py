@@ -312,3 +312,27 @@ def test_the_same_problem_gets_the_same_allocation_in_every_process() -> None:
         assert done.returncode == 0, done.stderr[-2000:]
         outputs.add(done.stdout)
     assert len(outputs) == 1
+
+
+def _clique(n: int) -> Problem:
+    from itertools import combinations
+
+    # every pair of n rows shares an item: one part of n(n-1)/2 shared items whatever the hubs
+    item = {(a, b): f"x{a}-{b}" for a, b in combinations(range(n), 2)}
+    rows = []
+    for r in range(n):
+        mine = [name for pair, name in item.items() if r in pair]  # n - 1 items; two derivations split them
+        rows.append(Row(40, (d(*mine[: n // 2]), d(*mine[n // 2 :]))))
+    return Problem(rows=rows, prices={name: 3 for name in item.values()}, budget=None)
+
+
+@pytest.mark.parametrize("n", [6, 12])  # 2^15 passes over 12 derivations; 2^66 passes
+def test_parts_too_tangled_to_enumerate_are_not_enumerated(n: int) -> None:
+    from marketplace.allocation import hubs
+    from marketplace.allocation.compiled import compile_problem
+
+    assert hubs.plan(compile_problem(_clique(n))) is None
+
+
+def test_parts_too_tangled_to_enumerate_go_to_the_integer_program() -> None:
+    assert allocate(_clique(12)).strategy == "milp"
