@@ -58,7 +58,7 @@ def plan(c: Compiled, n_hubs: int | None = None) -> _Plan | None:
     shared = deriv_groups >= 0
     pair_rows = c.deriv_row[_incidence(c)[shared]]
     pair_groups = deriv_groups[shared]
-    m = int(group_of.max()) + 1 if len(group_of) and group_of.max() >= 0 else 0
+    m = len(group_price)
     # rows per group, counted once per row
     unique = np.unique(pair_rows * max(1, m) + pair_groups)
     rows_of_group = np.bincount(unique % max(1, m), minlength=m)

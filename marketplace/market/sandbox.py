@@ -9,6 +9,7 @@ the child past it or past the size limit.
 
 from __future__ import annotations
 
+import faulthandler
 import json
 import os
 import resource
@@ -74,6 +75,9 @@ def _child(store: ox.Store, query: str, render: Renderer, out: int, max_memory: 
         # on top of what the child shares with its parent already: the limit counts the whole address space
         limit = _address_space() + max_memory
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        # Oxigraph aborts when an allocation fails: no core dump of the web process's image, no traceback
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        faulthandler.disable()
         try:
             body, content_type = render(store.query(query))
             head = {"status": 200, "content_type": content_type}
