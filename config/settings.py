@@ -152,6 +152,8 @@ RDF_UPLOAD_MAX_BYTES = env_int("RDF_UPLOAD_MAX_BYTES", 2 * 1024**3)
 # Remote SPARQL endpoints: private and loopback addresses are refused unless explicitly allowed (demos, tests).
 ALLOW_PRIVATE_ENDPOINTS = env_bool("ALLOW_PRIVATE_ENDPOINTS", DEBUG)
 REMOTE_ENDPOINT_TIMEOUT = float(os.environ.get("REMOTE_ENDPOINT_TIMEOUT", "30"))
+# the largest answer read from a provider's endpoint, per request
+REMOTE_ENDPOINT_MAX_BYTES = int(os.environ.get("REMOTE_ENDPOINT_MAX_BYTES", str(128 * 2**20)))
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "marketplace@localhost")
@@ -251,6 +253,8 @@ MARKET_QUOTES_PER_HOUR = env_int("MARKET_QUOTES_PER_HOUR", 240)
 MARKET_ALLOCATION_TIME_LIMIT = float(os.environ.get("MARKET_ALLOCATION_TIME_LIMIT", "10"))
 # /sparql/data answers within the request: a query running longer is stopped (the API runs it in the background)
 MARKET_SPARQL_TIME_LIMIT = float(os.environ.get("MARKET_SPARQL_TIME_LIMIT", "60"))
+# the most distinct triples one query may fetch from the providers (the worker holds them in memory)
+MARKET_MAX_FETCHED_TRIPLES = int(os.environ.get("MARKET_MAX_FETCHED_TRIPLES", "500000"))
 # The free catalog endpoint runs each query in a child process killed past these (market/sandbox.py).
 MARKET_CATALOG_TIME_LIMIT = float(os.environ.get("MARKET_CATALOG_TIME_LIMIT", "10"))
 MARKET_CATALOG_MAX_BYTES = int(os.environ.get("MARKET_CATALOG_MAX_BYTES", str(50_000_000)))

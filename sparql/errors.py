@@ -30,3 +30,7 @@ class SourceError(FederationError):
 
 class QueryCancelled(FederationError):
     """The caller set the cancel event while the query was running."""
+
+
+class AnswerTooLarge(FederationError):
+    """The query needs more triples from the sources than the caller allows (``Federation(max_triples=...)``)."""

@@ -21,7 +21,7 @@ from rdflib import URIRef
 from rdflib.plugins.sparql.parserutils import CompValue
 
 from .algebra import NotShippable, ParsedQuery, conjuncts, exists_graph, exists_in, expr_to_sparql, expr_vars
-from .errors import QueryCancelled, SourceError, UnsupportedQuery
+from .errors import AnswerTooLarge, QueryCancelled, SourceError, UnsupportedQuery
 from .members import ANY_PREDICATE, member_key
 from .paths import PathFetching
 from .planning import (
@@ -75,8 +75,10 @@ class Fetcher(PathFetching):
         progress: Callable[[dict], None] | None = None,
         batch_size: int = 64,
         count_probe_batches: int = 4,
+        max_triples: int | None = None,
     ) -> None:
         self.sources = dict(sources)
+        self.max_triples = max_triples
         self.summaries = summaries
         self.pool = pool
         self.partial = partial
@@ -170,8 +172,14 @@ class Fetcher(PathFetching):
         return list(self.pool.map(lambda job: self._select(*job), jobs))
 
     def _record(self, triple: ox.Triple | None, source: str) -> None:
-        if triple is not None:
-            self.triples.setdefault(triple, set()).add(source)
+        if triple is None:
+            return
+        sources = self.triples.get(triple)
+        if sources is None:
+            if self.max_triples is not None and len(self.triples) >= self.max_triples:
+                raise AnswerTooLarge(f"the query needs more than {self.max_triples:,} triples from the sources")
+            sources = self.triples[triple] = set()
+        sources.add(source)
 
     # -- algebra walk -------------------------------------------------------------------------------
     def fetch(self, node: object, seed: list[Solution] | None, filters: list[PushedFilter]) -> list | None:

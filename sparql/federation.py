@@ -30,7 +30,9 @@ class Federation:
         batch_size: int = 64,
         count_probe_batches: int = 4,
         cancel_event: threading.Event | None = None,
+        max_triples: int | None = None,
     ) -> None:
+        """``max_triples``: the most distinct triples a query may fetch (AnswerTooLarge past it); None: any."""
         names = [s.name for s in sources]
         if len(set(names)) != len(names):
             raise ValueError(f"source names must be unique: {names}")
@@ -40,6 +42,7 @@ class Federation:
         self.batch_size = batch_size
         self.count_probe_batches = count_probe_batches
         self.cancel_event = cancel_event or threading.Event()
+        self.max_triples = max_triples
         # ASK answers are cached across queries, as FedX does.
         self.ask_cache: dict[tuple[str, str], bool] = {}
 
@@ -86,6 +89,7 @@ class Federation:
                 progress=progress,
                 batch_size=self.batch_size,
                 count_probe_batches=self.count_probe_batches,
+                max_triples=self.max_triples,
             )
             # without provenance, a query only one source can match is that source's to answer (whole.py)
             result = None if provenance else fetcher.answer_whole(parsed)

@@ -31,6 +31,8 @@ class _ResendOnDrop(urllib3.Retry):
 # Redirects are not followed: the marketplace checks an endpoint's address before it calls it, and a redirect
 # could lead to an address that was never checked (a private one); the 3xx answer becomes an error naming
 # the source. Connection and read errors get the one resend above; statuses none.
+# An answer larger than this is refused (RemoteEndpoint's default; the market sets its own).
+MAX_RESPONSE_BYTES = 256 * 2**20
 RESEND_ON_DROP = _ResendOnDrop(total=1, connect=0, read=1, status=0, redirect=False, allowed_methods=None)
 
 
@@ -101,11 +103,13 @@ class RemoteEndpoint(Source):
         auth: tuple[str, str] | None = None,
         timeout: float = 30.0,
         max_concurrent: int = 4,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
     ) -> None:
         self.url = url
         self.name = name or url
         self.auth = auth
         self.timeout = timeout
+        self.max_response_bytes = max_response_bytes
         self._slots = threading.BoundedSemaphore(max_concurrent)
         self._timeout = _timeout(timeout)
         self._headers = {
@@ -136,8 +140,9 @@ class RemoteEndpoint(Source):
                     headers=self._headers,
                     timeout=self._timeout,
                     retries=RESEND_ON_DROP,
+                    preload_content=False,
                 )
-                body = response.data
+                body = self._read_body(response)
         except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
             # after its retries urllib3 reports the cause of a failed request as the MaxRetryError's reason;
             # a refused connection is a subclass of its timeouts, but no timeout
@@ -150,6 +155,19 @@ class RemoteEndpoint(Source):
         if response.status != 200:
             raise SourceError(self.name, f"HTTP {response.status}: {body[:200]!r}")
         return body
+
+    def _read_body(self, response: urllib3.BaseHTTPResponse) -> bytes:
+        """The body, up to max_response_bytes: an endpoint answering without end must not fill the memory."""
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.stream(1 << 16):
+            size += len(chunk)
+            if size > self.max_response_bytes:
+                response.close()  # the rest stays unread: this connection cannot go back to the pool
+                raise SourceError(self.name, f"answered more than {self.max_response_bytes:,} bytes")
+            chunks.append(chunk)
+        response.release_conn()
+        return b"".join(chunks)
 
     def _parse(self, body: bytes) -> dict:
         try:

@@ -245,3 +245,17 @@ def test_a_job_without_a_time_limit_is_not_stopped(publishers, buyer, slow_endpo
     set_price(slow, "free")
     job = job_run(job_id=job_create(buyer=buyer, query=SLOW, run=False).pk)
     assert job.status == QueryJob.Status.QUOTED
+
+
+@pytest.mark.django_db
+def test_a_query_needing_more_triples_than_allowed_fails_with_a_clear_reason(market, buyer, settings):
+    settings.MARKET_MAX_FETCHED_TRIPLES = 2
+    job = job_create(buyer=buyer, query=REVIEWED, run=False)
+    ended = job_run(job_id=job.pk, asked=job_message(job))
+    stored = QueryJob.objects.get(pk=job.pk)
+    assert ended.status == stored.status == QueryJob.Status.FAILED
+    assert stored.error.startswith("The query needs more than 2 triples from the providers")
+    assert stored.quotes.count() == 0 and stored.answer is None
+    settings.MARKET_MAX_FETCHED_TRIPLES = 1000
+    again = job_create(buyer=buyer, query=REVIEWED, run=False)
+    assert job_run(job_id=again.pk).status == QueryJob.Status.QUOTED

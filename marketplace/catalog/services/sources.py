@@ -89,4 +89,10 @@ def engine_source(dataset: Dataset, *, name: str) -> Source:
         return HostedStore(dataset.store_path, name=name)
     check_public_url(dataset.endpoint_url, allow_private=settings.ALLOW_PRIVATE_ENDPOINTS)
     auth = (dataset.endpoint_username, dataset.endpoint_password) if dataset.endpoint_username else None
-    return RemoteEndpoint(dataset.endpoint_url, name=name, auth=auth, timeout=settings.REMOTE_ENDPOINT_TIMEOUT)
+    return RemoteEndpoint(
+        dataset.endpoint_url,
+        name=name,
+        auth=auth,
+        timeout=settings.REMOTE_ENDPOINT_TIMEOUT,
+        max_response_bytes=settings.REMOTE_ENDPOINT_MAX_BYTES,
+    )

@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from marketplace.allocation import STRATEGIES
-from sparql import Federation, QueryCancelled, QuerySyntaxError, SourceError, UnsupportedQuery
+from sparql import AnswerTooLarge, Federation, QueryCancelled, QuerySyntaxError, SourceError, UnsupportedQuery
 from sparql.algebra import check_query
 from sparql.planning import PathPattern
 from sparql.provenance import collect_patterns
@@ -326,7 +326,11 @@ def job_run(*, job_id, asked: dict | None = None, time_limit: float | None = Non
     job.notes = selection.notes + notes
     job.dataset_ids = [d.pk for d in selection.datasets]
     job.progress = {"phase": "planning"}
-    federation = Federation(engine_sources, market_sources.build_summaries(selection.datasets))
+    federation = Federation(
+        engine_sources,
+        market_sources.build_summaries(selection.datasets),
+        max_triples=settings.MARKET_MAX_FETCHED_TRIPLES,
+    )
     watcher = _Watcher(job.pk, federation, started_at=job.started_at)
     expired = threading.Event()  # tells the time limit's cancel from the buyer's
 
@@ -354,6 +358,12 @@ def job_run(*, job_id, asked: dict | None = None, time_limit: float | None = Non
         if expired.is_set():
             return finish(QueryJob.Status.FAILED, f"{TIMED_OUT} ({time_limit:g} s).")
         return finish(QueryJob.Status.CANCELLED, "Cancelled by the buyer.")
+    except AnswerTooLarge:
+        limit = settings.MARKET_MAX_FETCHED_TRIPLES
+        return finish(
+            QueryJob.Status.FAILED,
+            f"The query needs more than {limit:,} triples from the providers; narrow it (more constants, fewer providers).",
+        )
     except QuerySyntaxError as exc:
         return finish(QueryJob.Status.FAILED, f"The query does not parse: {exc.message}")
     except UnsupportedQuery as exc:

@@ -1,0 +1,71 @@
+"""What one query may take in: an endpoint's answer is read up to a size, and a federation fetches up to a
+number of distinct triples."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+
+import pyoxigraph as ox
+import pytest
+
+from sparql import AnswerTooLarge, Federation, HostedStore, RemoteEndpoint, SourceError
+
+ROWS = [{"s": {"type": "uri", "value": f"http://x.example/{i}"}} for i in range(20_000)]
+BIG = json.dumps({"head": {"vars": ["s"]}, "results": {"bindings": ROWS}}).encode()
+SMALL = json.dumps({"head": {"vars": ["s"]}, "results": {"bindings": ROWS[:2]}}).encode()
+
+
+class _Answers(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self):  # noqa: N802 - http.server's naming
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        body = BIG if self.path == "/big" else SMALL
+        self.send_response(200)
+        self.send_header("Content-Type", "application/sparql-results+json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def answering_server():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Answers)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_an_answer_past_the_size_limit_is_a_source_error_and_the_connection_is_not_reused(answering_server):
+    assert len(BIG) > 500_000
+    endpoint = RemoteEndpoint(answering_server + "/big", name="big", max_response_bytes=100_000)
+    with pytest.raises(SourceError, match="answered more than 100,000 bytes"):
+        endpoint.select("SELECT ?s WHERE { ?s ?p ?o }")
+    # the same endpoint, under its limit, and a small answer on the same host: nothing left half-read
+    assert len(RemoteEndpoint(answering_server + "/big", name="big").select("SELECT ?s {}").rows) == 20_000
+    small = RemoteEndpoint(answering_server + "/small", name="small", max_response_bytes=100_000)
+    for _ in range(3):
+        assert len(small.select("SELECT ?s WHERE { ?s ?p ?o }").rows) == 2
+
+
+def _hosted(n: int) -> HostedStore:
+    store = ox.Store()
+    for i in range(n):
+        store.add(
+            ox.Quad(ox.NamedNode(f"http://x.example/{i}"), ox.NamedNode("http://x.example/p"), ox.Literal(str(i)))
+        )
+    return HostedStore(store, name="x")
+
+
+def test_a_federation_fetches_at_most_max_triples():
+    query = "SELECT * WHERE { ?s <http://x.example/p> ?o }"
+    with pytest.raises(AnswerTooLarge, match="more than 50 triples"):
+        Federation([_hosted(200)], max_triples=50).query(query)
+    assert len(Federation([_hosted(200)], max_triples=200).query(query).rows) == 200
+    assert len(Federation([_hosted(200)]).query(query).rows) == 200
