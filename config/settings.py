@@ -253,6 +253,8 @@ MARKET_QUOTES_PER_HOUR = env_int("MARKET_QUOTES_PER_HOUR", 240)
 MARKET_ALLOCATION_TIME_LIMIT = float(os.environ.get("MARKET_ALLOCATION_TIME_LIMIT", "10"))
 # /sparql/data answers within the request: a query running longer is stopped (the API runs it in the background)
 MARKET_SPARQL_TIME_LIMIT = float(os.environ.get("MARKET_SPARQL_TIME_LIMIT", "60"))
+# seconds a query job may run in a worker (stopped at the engine's next request past it)
+MARKET_JOB_TIME_LIMIT = float(os.environ.get("MARKET_JOB_TIME_LIMIT", "900"))
 # the most distinct triples one query may fetch from the providers (the worker holds them in memory)
 MARKET_MAX_FETCHED_TRIPLES = int(os.environ.get("MARKET_MAX_FETCHED_TRIPLES", "500000"))
 # The free catalog endpoint runs each query in a child process killed past these (market/sandbox.py).

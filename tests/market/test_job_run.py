@@ -259,3 +259,17 @@ def test_a_query_needing_more_triples_than_allowed_fails_with_a_clear_reason(mar
     settings.MARKET_MAX_FETCHED_TRIPLES = 1000
     again = job_create(buyer=buyer, query=REVIEWED, run=False)
     assert job_run(job_id=again.pk).status == QueryJob.Status.QUOTED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_query_job_in_the_worker_is_stopped_past_the_job_time_limit(publishers, buyer, slow_endpoint, settings):
+    from marketplace.market.tasks import run_query_job
+
+    slow = make_remote(publishers["acme-data"], "Slow", slow_endpoint.url)
+    set_price(slow, "free")
+    settings.MARKET_JOB_TIME_LIMIT = 0.5
+    job = job_create(buyer=buyer, query=SLOW, run=False)
+    run_query_job.run(str(job.pk), job_message(job))  # the task's body, as the worker runs it
+    stored = QueryJob.objects.get(pk=job.pk)
+    assert stored.status == QueryJob.Status.FAILED
+    assert stored.error == f"{queries.JOB_TIMED_OUT} (0.5 s)."

@@ -33,6 +33,7 @@ logger = logging.getLogger(__name__)
 MAX_QUERY_CHARS = 100_000
 PROGRESS_INTERVAL = 0.3
 TIMED_OUT = "The query ran longer than this endpoint allows; ask it through the API, which runs it in the background"
+JOB_TIMED_OUT = "The query ran longer than the market allows a query to run"
 WATCH_AFTER = 0.2  # seconds before a query gets its progress and cancel watcher
 _HELD_FIELDS = ["variables", "rows_available", "answer", "provenance", "federation_seconds"]
 
@@ -311,10 +312,13 @@ def _derivations(result, patterns_have_paths: bool) -> list[list[dict[str, list[
     return []  # ASK is priced without looking at the data (see quotes.ask_derivation)
 
 
-def job_run(*, job_id, asked: dict | None = None, time_limit: float | None = None) -> QueryJob:
+def job_run(
+    *, job_id, asked: dict | None = None, time_limit: float | None = None, timed_out: str = TIMED_OUT
+) -> QueryJob:
     """Run the federated query of a queued job, hold its answer and provenance, and quote it. ``asked``: the
-    job's ``job_message``, as its task carries it. With ``time_limit`` (seconds) the federation is stopped past
-    it and the job fails with TIMED_OUT. Returns the job as it ended, or as another runner or the buyer left it."""
+    job's ``job_message``, as its task carries it. With ``time_limit`` (seconds) the federation is stopped at
+    its next request past it and the job fails with ``timed_out``. Returns the job as it ended, or as another
+    runner or the buyer left it."""
     from .quotes import ask_derivation, quote_in_transaction
 
     job = _job_to_run(job_id, asked)
@@ -356,7 +360,7 @@ def job_run(*, job_id, asked: dict | None = None, time_limit: float | None = Non
         if watcher.lost:
             return QueryJob.objects.get(pk=job.pk)
         if expired.is_set():
-            return finish(QueryJob.Status.FAILED, f"{TIMED_OUT} ({time_limit:g} s).")
+            return finish(QueryJob.Status.FAILED, f"{timed_out} ({time_limit:g} s).")
         return finish(QueryJob.Status.CANCELLED, "Cancelled by the buyer.")
     except AnswerTooLarge:
         limit = settings.MARKET_MAX_FETCHED_TRIPLES
