@@ -81,6 +81,16 @@ def install(connection: BaseDatabaseWrapper) -> None:
                 )
 
 
+def current(connection: BaseDatabaseWrapper) -> int | None:
+    """The version now, or None where the database keeps none (another engine, or not migrated yet)."""
+    if connection.vendor not in SUPPORTED:
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT version FROM {connection.ops.quote_name(_version_table())} WHERE id = 1")
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
 def install_after_migrate(sender, using: str = "default", **kwargs) -> None:
     install(connections[using])
 

@@ -216,3 +216,25 @@ def test_catalog_queries_past_the_memory_limit_are_refused(market, client, setti
     product = " . ".join(f"?s{i} ?p{i} ?o{i}" for i in range(4))
     hungry = client.get("/sparql", {"query": f"SELECT * WHERE {{ {product} }} ORDER BY ?o0 ?o1 ?o2 ?o3"})
     assert hungry.status_code == 413, hungry.content
+
+
+def _titles(client) -> set[str]:
+    response = client.get("/sparql", {"query": VOID_DATASETS}, HTTP_ACCEPT="application/sparql-results+json")
+    return {b["title"]["value"] for b in response.json()["results"]["bindings"]}
+
+
+@pytest.mark.django_db(transaction=True)  # a kept catalog is only used outside transactions, as in production
+def test_the_catalog_is_kept_until_it_changes(market, client, django_assert_max_num_queries, monkeypatch):
+    from marketplace.catalog.models import Dataset
+    from marketplace.market import catalog_graph
+
+    assert _titles(client) == {"Shop", "Reviews", "Labels"}
+    with django_assert_max_num_queries(1):  # the catalog version only
+        assert _titles(client) == {"Shop", "Reviews", "Labels"}
+    Dataset.objects.filter(pk=market["shop"].pk).update(title="Shop, renamed")  # a raw update: the trigger
+    assert _titles(client) == {"Shop, renamed", "Reviews", "Labels"}
+    # what the version does not cover (tags, the model hub) is read again past STORE_TTL
+    monkeypatch.setattr(catalog_graph, "STORE_TTL", 0.0)
+    with django_assert_max_num_queries(50) as captured:
+        _titles(client)
+    assert len(captured) > 1
