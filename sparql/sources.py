@@ -163,7 +163,8 @@ class RemoteEndpoint(Source):
         for chunk in response.stream(1 << 16):
             size += len(chunk)
             if size > self.max_response_bytes:
-                response.close()  # the rest stays unread: this connection cannot go back to the pool
+                response.close()  # the rest stays unread: this connection is closed, its pool slot given back
+                response.release_conn()
                 raise SourceError(self.name, f"answered more than {self.max_response_bytes:,} bytes")
             chunks.append(chunk)
         response.release_conn()
