@@ -257,6 +257,8 @@ MARKET_SPARQL_TIME_LIMIT = float(os.environ.get("MARKET_SPARQL_TIME_LIMIT", "60"
 MARKET_JOB_TIME_LIMIT = float(os.environ.get("MARKET_JOB_TIME_LIMIT", "900"))
 # the most distinct triples one query may fetch from the providers (the worker holds them in memory)
 MARKET_MAX_FETCHED_TRIPLES = int(os.environ.get("MARKET_MAX_FETCHED_TRIPLES", "500000"))
+# the most rows (or CONSTRUCT triples) one answer may have: it is held, priced and stored whole
+MARKET_MAX_ANSWER_ROWS = int(os.environ.get("MARKET_MAX_ANSWER_ROWS", "200000"))
 # The free catalog endpoint runs each query in a child process killed past these (market/sandbox.py).
 MARKET_CATALOG_TIME_LIMIT = float(os.environ.get("MARKET_CATALOG_TIME_LIMIT", "10"))
 MARKET_CATALOG_MAX_BYTES = int(os.environ.get("MARKET_CATALOG_MAX_BYTES", str(50_000_000)))

@@ -177,7 +177,7 @@ class Fetcher(PathFetching):
         sources = self.triples.get(triple)
         if sources is None:
             if self.max_triples is not None and len(self.triples) >= self.max_triples:
-                raise AnswerTooLarge(f"the query needs more than {self.max_triples:,} triples from the sources")
+                raise AnswerTooLarge(f"it needs more than {self.max_triples:,} triples from the sources")
             sources = self.triples[triple] = set()
         sources.add(source)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -10,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pyoxigraph as ox
 
 from .algebra import ParsedQuery, parse_query
-from .errors import QueryCancelled, SourceError
+from .errors import AnswerTooLarge, QueryCancelled, SourceError
 from .execution import Fetcher
 from .planning import QueryPlan, plan_query
 from .provenance import collect_patterns, compute_provenance
@@ -31,8 +32,10 @@ class Federation:
         count_probe_batches: int = 4,
         cancel_event: threading.Event | None = None,
         max_triples: int | None = None,
+        max_rows: int | None = None,
     ) -> None:
-        """``max_triples``: the most distinct triples a query may fetch (AnswerTooLarge past it); None: any."""
+        """``max_triples``: the most distinct triples a query may fetch; ``max_rows``: the most rows (or
+        CONSTRUCT triples) its answer may have. AnswerTooLarge past either; None: any."""
         names = [s.name for s in sources]
         if len(set(names)) != len(names):
             raise ValueError(f"source names must be unique: {names}")
@@ -43,6 +46,7 @@ class Federation:
         self.count_probe_batches = count_probe_batches
         self.cancel_event = cancel_event or threading.Event()
         self.max_triples = max_triples
+        self.max_rows = max_rows
         # ASK answers are cached across queries, as FedX does.
         self.ask_cache: dict[tuple[str, str], bool] = {}
 
@@ -102,7 +106,7 @@ class Federation:
         if result is None:
             store = ox.Store()
             store.extend(ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in fetcher.triples)
-            result = _evaluate(store, text, base_iri, parsed.kind)
+            result = _evaluate(store, text, base_iri, parsed.kind, self.max_rows)
             if provenance:
                 rows = result.rows if parsed.kind == "SELECT" else None
                 result.provenance = compute_provenance(parsed.algebra, patterns, store, fetcher.triples, rows)
@@ -132,21 +136,27 @@ def _reuse(parsed: ParsedQuery | None, text: str, base_iri: str | None) -> Parse
     return parse_query(text, base_iri)
 
 
-def _evaluate(store: ox.Store, text: str, base_iri: str | None, kind: str) -> QueryResult:
-    """The original query over the fetched triples. Kept out of ``Federation.query``: rdflib's parser
-    leaves reference cycles through that frame, and pyoxigraph results must not be freed by the cycle
-    collector on another thread."""
+def _evaluate(store: ox.Store, text: str, base_iri: str | None, kind: str, max_rows: int | None) -> QueryResult:
+    """The original query over the fetched triples, at most ``max_rows`` rows (or triples) of it. Kept out of
+    ``Federation.query``: rdflib's parser leaves reference cycles through that frame, and pyoxigraph results
+    must not be freed by the cycle collector on another thread."""
     answer = store.query(text, base_iri=base_iri)
     result = QueryResult(kind=kind)
-    if kind == "SELECT":
-        result.variables = [v.value for v in answer.variables]
-        for solution in answer:
-            result.rows.append({v: solution[v] for v in result.variables if solution[v] is not None})
-    elif kind == "ASK":
-        result.boolean = bool(answer)
-    else:
-        result.triples = list(answer)
-    del answer
+    try:
+        if kind == "SELECT":
+            result.variables = [v.value for v in answer.variables]
+            for solution in answer:
+                if max_rows is not None and len(result.rows) >= max_rows:
+                    raise AnswerTooLarge(f"its answer has more than {max_rows:,} rows")
+                result.rows.append({v: solution[v] for v in result.variables if solution[v] is not None})
+        elif kind == "ASK":
+            result.boolean = bool(answer)
+        else:
+            result.triples = list(itertools.islice(answer, None if max_rows is None else max_rows + 1))
+            if max_rows is not None and len(result.triples) > max_rows:
+                raise AnswerTooLarge(f"its answer has more than {max_rows:,} triples")
+    finally:
+        answer = None  # dropped on this thread, also when the answer is too large  # noqa: F841
     return result
 
 

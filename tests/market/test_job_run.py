@@ -254,7 +254,10 @@ def test_a_query_needing_more_triples_than_allowed_fails_with_a_clear_reason(mar
     ended = job_run(job_id=job.pk, asked=job_message(job))
     stored = QueryJob.objects.get(pk=job.pk)
     assert ended.status == stored.status == QueryJob.Status.FAILED
-    assert stored.error.startswith("The query needs more than 2 triples from the providers")
+    assert (
+        stored.error
+        == "The query is too large for the market: it needs more than 2 triples from the sources. Narrow it down."
+    )
     assert stored.quotes.count() == 0 and stored.answer is None
     settings.MARKET_MAX_FETCHED_TRIPLES = 1000
     again = job_create(buyer=buyer, query=REVIEWED, run=False)
@@ -273,3 +276,12 @@ def test_a_query_job_in_the_worker_is_stopped_past_the_job_time_limit(publishers
     stored = QueryJob.objects.get(pk=job.pk)
     assert stored.status == QueryJob.Status.FAILED
     assert stored.error == f"{queries.JOB_TIMED_OUT} (0.5 s)."
+
+
+@pytest.mark.django_db
+def test_an_answer_with_more_rows_than_allowed_fails_with_a_clear_reason(market, buyer, settings):
+    settings.MARKET_MAX_ANSWER_ROWS = 2  # REVIEWED has 3 rows
+    job = job_create(buyer=buyer, query=REVIEWED, run=False)
+    ended = job_run(job_id=job.pk, asked=job_message(job))
+    assert ended.status == QueryJob.Status.FAILED
+    assert ended.error == "The query is too large for the market: its answer has more than 2 rows. Narrow it down."

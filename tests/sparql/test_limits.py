@@ -63,9 +63,15 @@ def _hosted(n: int) -> HostedStore:
     return HostedStore(store, name="x")
 
 
-def test_a_federation_fetches_at_most_max_triples():
+def test_a_federation_fetches_at_most_max_triples_and_answers_at_most_max_rows():
     query = "SELECT * WHERE { ?s <http://x.example/p> ?o }"
     with pytest.raises(AnswerTooLarge, match="more than 50 triples"):
         Federation([_hosted(200)], max_triples=50).query(query)
+    with pytest.raises(AnswerTooLarge, match="more than 150 rows"):
+        Federation([_hosted(200)], max_rows=150).query(query)
+    construct = "CONSTRUCT { ?s <http://x.example/q> ?o } WHERE { ?s <http://x.example/p> ?o }"
+    with pytest.raises(AnswerTooLarge, match="more than 150 triples"):
+        Federation([_hosted(200)], max_rows=150).query(construct)
+    assert len(Federation([_hosted(200)], max_rows=200).query(construct).triples) == 200
     assert len(Federation([_hosted(200)], max_triples=200).query(query).rows) == 200
     assert len(Federation([_hosted(200)]).query(query).rows) == 200

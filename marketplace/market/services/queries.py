@@ -334,6 +334,7 @@ def job_run(
         engine_sources,
         market_sources.build_summaries(selection.datasets),
         max_triples=settings.MARKET_MAX_FETCHED_TRIPLES,
+        max_rows=settings.MARKET_MAX_ANSWER_ROWS,
     )
     watcher = _Watcher(job.pk, federation, started_at=job.started_at)
     expired = threading.Event()  # tells the time limit's cancel from the buyer's
@@ -362,12 +363,8 @@ def job_run(
         if expired.is_set():
             return finish(QueryJob.Status.FAILED, f"{timed_out} ({time_limit:g} s).")
         return finish(QueryJob.Status.CANCELLED, "Cancelled by the buyer.")
-    except AnswerTooLarge:
-        limit = settings.MARKET_MAX_FETCHED_TRIPLES
-        return finish(
-            QueryJob.Status.FAILED,
-            f"The query needs more than {limit:,} triples from the providers; narrow it (more constants, fewer providers).",
-        )
+    except AnswerTooLarge as exc:
+        return finish(QueryJob.Status.FAILED, f"The query is too large for the market: {exc}. Narrow it down.")
     except QuerySyntaxError as exc:
         return finish(QueryJob.Status.FAILED, f"The query does not parse: {exc.message}")
     except UnsupportedQuery as exc:
