@@ -246,6 +246,7 @@ MONEY_TOPUP_ABANDON_AFTER_HOURS = env_int("MONEY_TOPUP_ABANDON_AFTER_HOURS", 24)
 # On PostgreSQL, charge() books in one SQL statement (same rows as the ORM path SQLite uses).
 MONEY_SQL_FAST_PATH = env_bool("MONEY_SQL_FAST_PATH", True)
 CELERY_BEAT_SCHEDULE["money-reconcile-topups"] = {"task": "marketplace.money.tasks.reconcile_topups", "schedule": 300.0}
+CELERY_BEAT_SCHEDULE["market-fail-stale-jobs"] = {"task": "market.fail_stale_jobs", "schedule": 60.0}
 
 # Query market (marketplace.market)
 MARKET_QUOTE_TTL_SECONDS = env_int("MARKET_QUOTE_TTL_SECONDS", 900)

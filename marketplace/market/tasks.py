@@ -3,9 +3,17 @@
 from celery import shared_task
 from django.conf import settings
 
-from .services.queries import JOB_TIMED_OUT, job_run
+from .services.queries import JOB_TIMED_OUT, STALE_GRACE, job_run, jobs_fail_stale
 
 
-@shared_task(name="market.run_query_job")
+# The job stops itself past MARKET_JOB_TIME_LIMIT at the engine's next request. Oxigraph's evaluation of the
+# fetched triples cannot be interrupted, so a prefork worker also kills the task's process a grace later (the
+# thread pool of `make run` cannot); fail_stale_jobs then tells the buyer.
+@shared_task(name="market.run_query_job", time_limit=settings.MARKET_JOB_TIME_LIMIT + STALE_GRACE / 2)
 def run_query_job(job_id: str, asked: dict | None = None) -> None:
     job_run(job_id=job_id, asked=asked, time_limit=settings.MARKET_JOB_TIME_LIMIT, timed_out=JOB_TIMED_OUT)
+
+
+@shared_task(name="market.fail_stale_jobs")
+def fail_stale_jobs() -> int:
+    return jobs_fail_stale()

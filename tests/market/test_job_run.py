@@ -285,3 +285,30 @@ def test_an_answer_with_more_rows_than_allowed_fails_with_a_clear_reason(market,
     ended = job_run(job_id=job.pk, asked=job_message(job))
     assert ended.status == QueryJob.Status.FAILED
     assert ended.error == "The query is too large for the market: its answer has more than 2 rows. Narrow it down."
+
+
+@pytest.mark.django_db
+def test_jobs_still_ongoing_past_the_time_limit_are_failed_and_stay_so(market, buyer, settings):
+    from datetime import timedelta
+
+    from django.conf import settings as live_settings
+    from django.utils import timezone
+
+    from marketplace.market.tasks import fail_stale_jobs, run_query_job
+
+    settings.MARKET_JOB_TIME_LIMIT = 60
+    queued, running, recent, quoted = (job_create(buyer=buyer, query=REVIEWED, run=False) for _ in range(4))
+    long_ago = timezone.now() - timedelta(seconds=60 + queries.STALE_GRACE + 1)
+    QueryJob.objects.filter(pk__in=[queued.pk, running.pk, quoted.pk]).update(created_at=long_ago)
+    QueryJob.objects.filter(pk=running.pk).update(status=QueryJob.Status.RUNNING)
+    QueryJob.objects.filter(pk=quoted.pk).update(status=QueryJob.Status.QUOTED)
+    assert fail_stale_jobs.run() == 2
+    status = dict(QueryJob.objects.values_list("pk", "status"))
+    assert [status[j.pk] for j in (queued, running, recent, quoted)] == ["failed", "failed", "queued", "quoted"]
+    assert QueryJob.objects.get(pk=queued.pk).error == f"{queries.STALE} ({60 + queries.STALE_GRACE:g} s)."
+    # its runner coming back late writes nothing over the failure
+    late = job_run(job_id=queued.pk, asked=job_message(queued))
+    assert late.status == QueryJob.Status.FAILED and late.quotes.count() == 0
+    # the beat runs it every minute, and a prefork worker kills a run_query_job that outlives its own limit
+    assert live_settings.CELERY_BEAT_SCHEDULE["market-fail-stale-jobs"]["task"] == fail_stale_jobs.name
+    assert run_query_job.time_limit > live_settings.MARKET_JOB_TIME_LIMIT

@@ -142,6 +142,22 @@ def _quota_insert_sql(vendor: str) -> tuple[str, list]:
     return f"INSERT INTO {qn(meta.db_table)} ({columns}) SELECT {values} WHERE ({recent}) < %s", fields
 
 
+STALE_GRACE = 120  # seconds past MARKET_JOB_TIME_LIMIT before a job still queued or running is given up
+STALE = "The query did not finish within the market's time limit"
+
+
+def jobs_fail_stale(*, now=None) -> int:
+    """Mark failed the jobs asked longer ago than the job time limit (and a grace) that are still queued or
+    running: their worker died, or was killed in the middle of an evaluation Oxigraph cannot interrupt (the
+    worker's hard time limit), or their task was lost. A runner that comes back later writes nothing over
+    this (ends are written only while a job is ongoing). Returns how many were marked."""
+    now = now or timezone.now()
+    limit = settings.MARKET_JOB_TIME_LIMIT + STALE_GRACE
+    return QueryJob.objects.filter(
+        status__in=(QueryJob.Status.QUEUED, QueryJob.Status.RUNNING), created_at__lt=now - timedelta(seconds=limit)
+    ).update(status=QueryJob.Status.FAILED, error=f"{STALE} ({limit:g} s).", finished_at=now)
+
+
 def job_cancel(*, job: QueryJob, by) -> QueryJob:
     if job.buyer_id != by.pk:
         raise NotAllowed("Only the buyer can cancel this query.")
