@@ -31,9 +31,9 @@ class _ResendOnDrop(urllib3.Retry):
 # Redirects are not followed: the marketplace checks an endpoint's address before it calls it, and a redirect
 # could lead to an address that was never checked (a private one); the 3xx answer becomes an error naming
 # the source. Connection and read errors get the one resend above; statuses none.
+RESEND_ON_DROP = _ResendOnDrop(total=1, connect=0, read=1, status=0, redirect=False, allowed_methods=None)
 # An answer larger than this is refused (RemoteEndpoint's default; the market sets its own).
 MAX_RESPONSE_BYTES = 256 * 2**20
-RESEND_ON_DROP = _ResendOnDrop(total=1, connect=0, read=1, status=0, redirect=False, allowed_methods=None)
 
 
 @dataclass

@@ -49,14 +49,13 @@ def parse_cached(query: str):
 def query_kind(query: str) -> str:
     """SELECT, ASK or CONSTRUCT for a query the market can take, else InvalidAsk saying why. Asking only checks
     the query (check_query: no translation to algebra); the worker that runs it parses it in full."""
+    check_no_service(query)  # the market's own words for it, before the engine's refusal
     try:
-        checked = check_query(query)
+        return check_query(query)
     except QuerySyntaxError as exc:
         raise InvalidAsk(f"The query does not parse: {exc.message}") from None
     except UnsupportedQuery as exc:
         raise InvalidAsk(f"The query is not supported: {exc}") from None
-    check_no_service(algebra=checked.tree)
-    return checked.kind
 
 
 def _clean_entries(entries: Sequence | None) -> list[str]:
