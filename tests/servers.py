@@ -77,6 +77,15 @@ class OxigraphServer:
             shutil.rmtree(self._own_location, ignore_errors=True)
 
 
+def send_body(handler, body: bytes, *, status: int = 200, content_type: str = "application/sparql-results+json"):
+    """One whole HTTP answer with its length, as an endpoint sends it."""
+    handler.send_response(status)
+    handler.send_header("Content-Type", content_type)
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
 class _Handler(http.server.BaseHTTPRequestHandler):
     mode = "junk"
     delay = 0.0
@@ -86,11 +95,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.server.release.wait(self.delay)  # type: ignore[attr-defined]
         body = b"<html>this is not a SPARQL result</html>"
         try:
-            self.send_response(200)
-            self.send_header("Content-Type", "application/sparql-results+json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            send_body(self, body)
         except OSError:
             pass
 
@@ -119,11 +124,7 @@ class _CountingHandler(http.server.BaseHTTPRequestHandler):
             body = b'{"head": {"vars": []}, "results": {"bindings": []}}'
         with server.lock:  # type: ignore[attr-defined]
             server.active -= 1  # type: ignore[attr-defined]
-        self.send_response(200)
-        self.send_header("Content-Type", "application/sparql-results+json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        send_body(self, body)
 
     do_GET = _answer
     do_POST = _answer

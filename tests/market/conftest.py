@@ -15,7 +15,7 @@ import pyoxigraph as ox
 import pytest
 
 from tests.conftest import wait_until
-from tests.servers import OxigraphServer, free_port
+from tests.servers import OxigraphServer, free_port, send_body
 
 # The worker process reads these from its environment: set before any worker starts.
 os.environ.setdefault("ALLOW_PRIVATE_ENDPOINTS", "1")
@@ -98,18 +98,10 @@ class SlowEndpoint:
                 is_ask = query.lstrip().upper().startswith("ASK")
                 if outer.fail and not is_ask:
                     body = f"Internal error while evaluating: {query}".encode()
-                    self.send_response(500)
-                    self.send_header("Content-Type", "text/plain")
-                else:
-                    doc = (
-                        {"head": {}, "boolean": True} if is_ask else {"head": {"vars": []}, "results": {"bindings": []}}
-                    )
-                    body = json.dumps(doc).encode()
-                    self.send_response(200)
-                    self.send_header("Content-Type", "application/sparql-results+json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                    send_body(self, body, status=500, content_type="text/plain")
+                    return
+                doc = {"head": {}, "boolean": True} if is_ask else {"head": {"vars": []}, "results": {"bindings": []}}
+                send_body(self, json.dumps(doc).encode())
 
             def do_GET(self):
                 from urllib.parse import parse_qs, urlsplit

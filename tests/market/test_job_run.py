@@ -31,6 +31,19 @@ def _titles(job) -> set[str]:
     return set(Dataset.objects.filter(pk__in=job.dataset_ids).values_list("title", flat=True))
 
 
+def _after_the_query(monkeypatch, then) -> None:
+    """The engine answers as usual, then ``then(progress)`` runs before the job goes on (``progress`` is the
+    job's watcher's report, bound to the watcher)."""
+    real = queries.Federation.query
+
+    def query_then(self, *args, progress=None, **kwargs):
+        result = real(self, *args, progress=progress, **kwargs)
+        then(progress)
+        return result
+
+    monkeypatch.setattr(queries.Federation, "query", query_then)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_job_goes_from_its_message_to_a_quote_in_a_few_statements(market, buyer, django_assert_max_num_queries):
     # the catalog version with the buyer's subscriptions, the datasets on sale with price models and summary
@@ -68,14 +81,7 @@ def test_a_job_is_run_once(market, buyer):
 def test_a_job_cancelled_while_it_runs_unclaimed_keeps_no_quote(market, buyer, monkeypatch):
     # a fast query is not claimed: a cancel that lands before its end marks it cancelled, and its end is dropped
     job = job_create(buyer=buyer, query=REVIEWED, run=False)
-    real = queries.Federation.query
-
-    def query_then_cancel(self, *args, **kwargs):
-        result = real(self, *args, **kwargs)
-        job_cancel(job=QueryJob.objects.get(pk=job.pk), by=buyer)
-        return result
-
-    monkeypatch.setattr(queries.Federation, "query", query_then_cancel)
+    _after_the_query(monkeypatch, lambda progress: job_cancel(job=QueryJob.objects.get(pk=job.pk), by=buyer))
     ended = job_run(job_id=job.pk, asked=job_message(job))
     stored = QueryJob.objects.get(pk=job.pk)
     assert ended.status == stored.status == QueryJob.Status.CANCELLED
@@ -96,18 +102,15 @@ def test_a_failed_job_still_records_its_datasets(publishers, buyer, failing_endp
 def test_a_runner_whose_watcher_lost_the_claim_writes_nothing_even_if_its_query_ended(market, buyer, monkeypatch):
     # a redelivered task's runner: its query ends just as its watcher finds the job claimed by the first runner
     job = job_create(buyer=buyer, query=REVIEWED, run=False)
-    real = queries.Federation.query
 
-    def query_then_lose_the_claim(self, *args, progress=None, **kwargs):
-        result = real(self, *args, progress=progress, **kwargs)
+    def lose_the_claim(progress):
         QueryJob.objects.filter(pk=job.pk).update(status=QueryJob.Status.RUNNING)  # the first runner's claim
         watcher = progress.__self__
         watcher._began -= 60  # as if the query had run long enough to be watched
         progress({"phase": "fetching", "requests": 9, "sources_contacted": ["1"], "triples": 9})
         assert watcher.lost
-        return result
 
-    monkeypatch.setattr(queries.Federation, "query", query_then_lose_the_claim)
+    _after_the_query(monkeypatch, lose_the_claim)
     ended = job_run(job_id=job.pk, asked=job_message(job))
     stored = QueryJob.objects.get(pk=job.pk)
     assert ended.status == stored.status == QueryJob.Status.RUNNING

@@ -13,7 +13,7 @@ import pytest
 
 from sparql import Federation, RemoteEndpoint, SourceError
 from sparql.sources import http_pool
-from tests.servers import CountingServer
+from tests.servers import CountingServer, send_body
 
 QUERY = "SELECT * WHERE { ?s ?p ?o } LIMIT 3"
 
@@ -59,12 +59,9 @@ class _ClosesKeptConnections(http.server.BaseHTTPRequestHandler):
             self.close_connection = True
             return
         self.answered = True
-        body = b'{"head": {"vars": ["x"]}, "results": {"bindings": [{"x": {"type": "literal", "value": "1"}}]}}'
-        self.send_response(200)
-        self.send_header("Content-Type", "application/sparql-results+json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        send_body(
+            self, b'{"head": {"vars": ["x"]}, "results": {"bindings": [{"x": {"type": "literal", "value": "1"}}]}}'
+        )
 
     def log_message(self, *args):
         pass

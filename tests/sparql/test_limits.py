@@ -11,6 +11,7 @@ import pyoxigraph as ox
 import pytest
 
 from sparql import AnswerTooLarge, Federation, HostedStore, RemoteEndpoint, SourceError
+from tests.servers import send_body
 
 ROWS = [{"s": {"type": "uri", "value": f"http://x.example/{i}"}} for i in range(20_000)]
 BIG = json.dumps({"head": {"vars": ["s"]}, "results": {"bindings": ROWS}}).encode()
@@ -22,12 +23,7 @@ class _Answers(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self):  # noqa: N802 - http.server's naming
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        body = BIG if self.path == "/big" else SMALL
-        self.send_response(200)
-        self.send_header("Content-Type", "application/sparql-results+json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        send_body(self, BIG if self.path == "/big" else SMALL)
 
     def log_message(self, *args):
         pass
