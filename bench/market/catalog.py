@@ -12,29 +12,16 @@ Django's test client, as a client's request would. Three variants, interleaved i
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from workdir import bench_environment  # noqa: E402
 
-WORK = Path(tempfile.mkdtemp(prefix="bench-catalog-"))
-os.environ.update(
-    {
-        "DATABASE_URL": f"sqlite:///{WORK / 'db.sqlite3'}",
-        "VAR_DIR": str(WORK / "var"),
-        "SECRET_KEY": "bench",
-        "DEBUG": "0",
-        "ALLOWED_HOSTS": "testserver",
-        "LOG_LEVEL": "WARNING",
-    }
-)
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+WORK = bench_environment("bench-catalog-", ALLOWED_HOSTS="testserver")
 
 QUERIES = {
     "datasets (VoID)": "SELECT ?d ?title WHERE { ?d a <http://rdfs.org/ns/void#Dataset> ; "

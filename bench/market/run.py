@@ -20,28 +20,16 @@ import os
 import shutil
 import statistics
 import sys
-import tempfile
 import time
 from decimal import Decimal
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from workdir import bench_environment  # noqa: E402
 
-WORK = Path(tempfile.mkdtemp(prefix="bench-market-"))
-os.environ.update(
-    {
-        "DATABASE_URL": f"sqlite:///{WORK / 'db.sqlite3'}",
-        "VAR_DIR": str(WORK / "var"),
-        "SECRET_KEY": "bench",
-        "DEBUG": "0",
-        "ALLOW_PRIVATE_ENDPOINTS": "1",
-        "CELERY_TASK_ALWAYS_EAGER": "1",
-        "LOG_LEVEL": "WARNING",
-        "MARKET_QUOTES_PER_HOUR": "100000",
-    }
+WORK = bench_environment(
+    "bench-market-", ALLOW_PRIVATE_ENDPOINTS="1", CELERY_TASK_ALWAYS_EAGER="1", MARKET_QUOTES_PER_HOUR="100000"
 )
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 
 def log(message: str) -> None:
