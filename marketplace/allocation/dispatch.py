@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from . import exhaustive, hubs
+from . import budget, exhaustive, hubs
 from .compiled import Compiled, compile_problem
 from .greedy import cost_sharing_bound, solve_greedy
 from .milp import lp_bound, solve_milp
@@ -37,8 +37,10 @@ def allocate(
 
     auto: exact enumeration for tiny instances, min cut for closure instances (one derivation per row, no
     binding budget), else exact enumeration (exhaustive.py: shared item groups, or every item set under a
-    budget) when small, else the integer program up to MILP_MAX_DERIVATIONS (MILP_MAX_DERIVATIONS_WITHOUT_BUDGET
-    when no budget binds; falling back to or improved by the greedy if it runs out of time), else greedy.
+    budget) when small, else without a budget the enumeration of hubs and parts (hubs.py), with one the
+    Lagrangian bound over them and allocations meeting it (budget.py), else the integer program up to
+    MILP_MAX_DERIVATIONS (MILP_MAX_DERIVATIONS_WITHOUT_BUDGET when no budget binds; falling back to or improved
+    by the greedy if it runs out of time), else greedy; the best allocation found is kept.
     lp_bound_for_greedy: compute the LP bound for a greedy result (None = when small enough).
     """
     if strategy not in STRATEGIES:
@@ -73,11 +75,18 @@ def _by_size(c: Compiled, deadline: float, lp: bool | None) -> Solution:
     if exhaustive.applicable(c):
         return exhaustive.solve_exhaustive(c)
     plan = hubs.plan(c)
-    if plan is not None:
+    if plan is not None and c.budget is None:
         return hubs.solve_hubs(c, plan)
+    relaxed = None
+    if budget.applicable(c, plan):
+        relaxed = budget.solve_budget(c, plan)
+        if relaxed.optimal:
+            return relaxed
     if c.n_derivs <= (MILP_MAX_DERIVATIONS if c.budget is not None else MILP_MAX_DERIVATIONS_WITHOUT_BUDGET):
-        return _exact_or_greedy(c, deadline, lp)
-    return _greedy(c, deadline, lp)
+        solution = _exact_or_greedy(c, deadline, lp)
+    else:
+        solution = _greedy(c, deadline, lp)
+    return solution if relaxed is None else _better(c, solution, relaxed)
 
 
 def _exact_or_greedy(c: Compiled, deadline: float, lp: bool | None) -> Solution:
@@ -88,11 +97,16 @@ def _exact_or_greedy(c: Compiled, deadline: float, lp: bool | None) -> Solution:
     if exact is None:
         greedy.notes.append("milp found no allocation within the time limit; greedy used")
         return greedy
-    if _objective(c, greedy) > _objective(c, exact):
-        greedy.upper_bound = min(greedy.upper_bound, exact.upper_bound)
-        greedy.notes.append("milp ran out of time; the greedy allocation was better")
-        return greedy
-    return exact
+    return _better(c, exact, greedy, "milp ran out of time")
+
+
+def _better(c: Compiled, first: Solution, second: Solution, why: str = "") -> Solution:
+    """The better of two allocations (the first on ties), with the tighter of their bounds."""
+    best, other = (first, second) if _objective(c, first) >= _objective(c, second) else (second, first)
+    best.upper_bound = min(best.upper_bound, other.upper_bound)
+    if best is not first:
+        best.notes.append(f"{why + '; ' if why else ''}the {best.strategy} allocation was better")
+    return best
 
 
 def _greedy(c: Compiled, deadline: float, lp: bool | None) -> Solution:

@@ -50,8 +50,8 @@ class _Plan:
 
 def plan(c: Compiled, n_hubs: int | None = None) -> _Plan | None:
     """The hubs that make the enumeration cheapest (or the ``n_hubs`` groups with the most rows), or None when
-    there is a budget or the plan exceeds MAX_CELLS."""
-    if c.budget is not None or c.n_rows == 0:
+    the plan exceeds MAX_CELLS."""
+    if c.n_rows == 0:
         return None
     group_of, group_price = _shared_groups(c)
     deriv_groups = group_of[c.deriv_items]
@@ -107,76 +107,105 @@ def _split(c: Compiled, group_of, group_price, hubs, pair_rows: np.ndarray, pair
     return _Plan(group_of, group_price, hubs, component, len(present), local_bit, group_component, width)
 
 
-def solve_hubs(c: Compiled, p: _Plan) -> Solution:
-    group_of, group_price = p.group_of, p.group_price
-    inc_deriv = _incidence(c)
-    is_private = group_of < 0
-    private_cost = np.zeros(c.n_derivs, dtype=np.int64)
-    np.add.at(private_cost, inc_deriv, np.where(is_private, c.price, 0)[c.deriv_items])
-    # bit of each group among the hubs or within its component; one slot more, so that group -1 (a private
-    # item) reads "no bit"
-    hub_bit = np.full(len(group_price) + 1, -1, dtype=np.int64)
-    hub_bit[p.hubs] = np.arange(len(p.hubs))
-    local_bit = np.append(p.local_bit, -1)
-    item_group = group_of[c.deriv_items]
+class Passes:
+    """Per-derivation and per-row costs of one hub set and one set of local groups per component."""
 
-    def masks(bit_of_group: np.ndarray) -> np.ndarray:
-        bit = bit_of_group[item_group]
-        mask = np.zeros(c.n_derivs, dtype=np.int64)
-        np.bitwise_or.at(mask, inc_deriv, np.where(bit >= 0, np.left_shift(1, np.maximum(bit, 0)), 0))
+    def __init__(self, c: Compiled, p: _Plan) -> None:
+        self.c, self.plan = c, p
+        group_of, group_price = p.group_of, p.group_price
+        inc_deriv = _incidence(c)
+        self._inc_deriv = inc_deriv
+        is_private = group_of < 0
+        self.private_cost = np.zeros(c.n_derivs, dtype=np.int64)
+        np.add.at(self.private_cost, inc_deriv, np.where(is_private, c.price, 0)[c.deriv_items])
+        # bit of each group among the hubs or within its component; one slot more, so that group -1 (a private
+        # item) reads "no bit"
+        hub_bit = np.full(len(group_price) + 1, -1, dtype=np.int64)
+        hub_bit[p.hubs] = np.arange(len(p.hubs))
+        self._item_group = group_of[c.deriv_items]
+        self.hub_mask, self.local_mask = self._masks(hub_bit), self._masks(np.append(p.local_bit, -1))
+        # rows in component order, so that per-component sums are one reduceat
+        self.order = np.argsort(p.component, kind="stable")
+        self.comp_starts = np.r_[0, np.flatnonzero(np.diff(p.component[self.order])) + 1]
+        self.n_local = 1 << p.width
+        # local_price[j, t]: price of the local groups of set t in component j
+        self.local_price = np.zeros((p.n_components, self.n_local), dtype=np.int64)
+        locals_ = np.flatnonzero(p.local_bit >= 0)
+        for t in range(self.n_local):
+            inside = locals_[(t >> p.local_bit[locals_]) & 1 == 1]
+            np.add.at(self.local_price[:, t], p.group_component[inside], group_price[inside])
+        hub_prices = group_price[p.hubs]
+        sets = np.arange(1 << len(p.hubs))
+        # hub_price[h]: price of hub set h
+        self.hub_price = (((sets[:, None] >> np.arange(len(p.hubs))) & 1) * hub_prices).sum(axis=1).astype(np.int64)
+        self.starts = c.row_ptr[:-1]
+
+    def _masks(self, bit_of_group: np.ndarray) -> np.ndarray:
+        bit = bit_of_group[self._item_group]
+        mask = np.zeros(self.c.n_derivs, dtype=np.int64)
+        np.bitwise_or.at(mask, self._inc_deriv, np.where(bit >= 0, np.left_shift(1, np.maximum(bit, 0)), 0))
         return mask
 
-    hub_mask, local_mask = masks(hub_bit), masks(local_bit)
+    def derivation_cost(self, hubs_bought: int, local) -> np.ndarray:
+        """Private cost of each derivation under hub set `hubs_bought` and local set `local` (an int for every
+        component, or an array with each component's own), _NONE where it needs a group not bought."""
+        c = self.c
+        if not isinstance(local, int):
+            local = local[self.plan.component[c.deriv_row]]
+        fits = ((self.hub_mask & ~hubs_bought) == 0) & ((self.local_mask & ~local) == 0)
+        return np.where(fits, self.private_cost, _NONE)
 
-    # rows in component order, so that per-component sums are one reduceat
-    order = np.argsort(p.component, kind="stable")
-    comp_starts = np.r_[0, np.flatnonzero(np.diff(p.component[order])) + 1]
-    n_local = 1 << p.width
-    local_price = np.zeros((p.n_components, n_local), dtype=np.int64)
-    locals_ = np.flatnonzero(p.local_bit >= 0)
-    for t in range(n_local):
-        inside = locals_[(t >> p.local_bit[locals_]) & 1 == 1]
-        np.add.at(local_price[:, t], p.group_component[inside], group_price[inside])
-    hub_prices = group_price[p.hubs]
-    starts = c.row_ptr[:-1]
+    def row_cost(self, hubs_bought: int, local) -> np.ndarray:
+        """Each row's cheapest derivation cost under those sets (_NONE if none fits)."""
+        return np.minimum.reduceat(self.derivation_cost(hubs_bought, local), self.starts)
 
-    def evaluate(hubs_bought: int, t: int, t_of_component: np.ndarray | None = None):
-        """Per row for hub set `hubs_bought` and local set `t` (or each component's own): cheapest derivation
-        cost, whether bought, gain."""
-        local = t if t_of_component is None else t_of_component[p.component[c.deriv_row]]
-        fits = ((hub_mask & ~hubs_bought) == 0) & ((local_mask & ~local) == 0)
-        cost = np.where(fits, private_cost, _NONE)
-        best = np.minimum.reduceat(cost, starts)
+    def per_component(self, per_row: np.ndarray) -> np.ndarray:
+        """Sums over each component's rows (last axis)."""
+        return np.add.reduceat(per_row[..., self.order], self.comp_starts, axis=-1)
+
+    def chosen(self, hubs_bought: int, t_of_component: np.ndarray, bought: np.ndarray) -> np.ndarray:
+        """Each bought row's first derivation of least cost under those sets; -1 for the others."""
+        c = self.c
+        cost = self.derivation_cost(hubs_bought, t_of_component)
+        cheapest = np.flatnonzero(cost == np.minimum.reduceat(cost, self.starts)[c.deriv_row])
+        rows, first = np.unique(c.deriv_row[cheapest], return_index=True)
+        chosen = np.full(c.n_rows, -1, dtype=np.int64)
+        chosen[rows] = cheapest[first]
+        chosen[~bought] = -1
+        return chosen
+
+
+def solve_hubs(c: Compiled, p: _Plan) -> Solution:
+    """Best (unlimited rows bought, value - cost) without a budget."""
+    ev = Passes(c, p)
+
+    def evaluate(hubs_bought: int, local):
+        """Per row for hub set `hubs_bought` and local set(s) `local`: whether bought, gain."""
+        best = ev.row_cost(hubs_bought, local)
         usable = best < _NONE
         gain = np.where(c.unlimited, -best, c.value - best)
         bought = usable & (c.unlimited | (gain > 0))
-        return cost, bought, np.where(bought, gain, 0)
+        return bought, np.where(bought, gain, 0)
 
     top_unlimited, top_objective, top = -1, _NO, None
     for hubs_bought in range(1 << len(p.hubs)):
-        units = np.empty((p.n_components, n_local), dtype=np.int64)
-        values = np.empty((p.n_components, n_local), dtype=np.int64)
-        for t in range(n_local):
-            _, bought, gain = evaluate(hubs_bought, t)
-            units[:, t] = np.add.reduceat((bought & c.unlimited)[order].astype(np.int64), comp_starts)
-            values[:, t] = np.add.reduceat(gain[order], comp_starts) - local_price[:, t]
+        units = np.empty((p.n_components, ev.n_local), dtype=np.int64)
+        values = np.empty((p.n_components, ev.n_local), dtype=np.int64)
+        for t in range(ev.n_local):
+            bought, gain = evaluate(hubs_bought, t)
+            units[:, t] = ev.per_component((bought & c.unlimited).astype(np.int64))
+            values[:, t] = ev.per_component(gain) - ev.local_price[:, t]
         # per component: the most unlimited rows, then the best objective, then the first set
         most = units.max(axis=1, keepdims=True)
         ranked = np.where(units == most, values, _NO)
         t_best = ranked.argmax(axis=1)
         unlimited = int(most.sum())
-        hub_cost = int(hub_prices[(hubs_bought >> np.arange(len(p.hubs))) & 1 == 1].sum())
-        objective = int(ranked[np.arange(p.n_components), t_best].sum()) - hub_cost
+        objective = int(ranked[np.arange(p.n_components), t_best].sum()) - int(ev.hub_price[hubs_bought])
         if (unlimited, objective) > (top_unlimited, top_objective):
             top_unlimited, top_objective, top = unlimited, objective, (hubs_bought, t_best)
 
     hubs_bought, t_best = top
-    cost, bought, _ = evaluate(hubs_bought, 0, t_best)
-    # each bought row's first derivation of least cost
-    cheapest = np.flatnonzero(cost == np.minimum.reduceat(cost, starts)[c.deriv_row])
-    rows, first = np.unique(c.deriv_row[cheapest], return_index=True)
-    chosen = np.full(c.n_rows, -1, dtype=np.int64)
-    chosen[rows] = cheapest[first]
-    chosen[~bought] = -1
+    bought, _ = evaluate(hubs_bought, t_best)
     notes = [f"enumerated {len(p.hubs)} shared item groups, then {p.n_components} parts of at most {p.width}"]
+    chosen = ev.chosen(hubs_bought, t_best, bought)
     return Solution(chosen=chosen, strategy="exhaustive", upper_bound=float(top_objective), optimal=True, notes=notes)

@@ -225,10 +225,11 @@ def _chain_problem(n: int, budget: int | None) -> Problem:
 
 
 def test_auto_switches_to_greedy_above_the_size_threshold(monkeypatch: pytest.MonkeyPatch) -> None:
-    from marketplace.allocation import dispatch
+    from marketplace.allocation import budget, dispatch
 
     problem = _chain_problem(40, budget=60)
     monkeypatch.setattr(dispatch, "MILP_MAX_DERIVATIONS", 10)
+    monkeypatch.setattr(budget, "MAX_TABLE", 0)  # nor small enough for the Lagrangian bound's table
     alloc = allocate(problem)
     assert alloc.strategy == "greedy"
     assert alloc.cost <= 60
@@ -282,6 +283,41 @@ def test_enumeration_of_shared_items_matches_the_integer_program_on_a_bundle_str
     assert alloc.strategy == "exhaustive"
     assert (alloc.unlimited_rows, alloc.objective) == (exact.unlimited_rows, exact.objective) == (30, alloc.objective)
     assert alloc.cost == sum(prices[i] for i in alloc.items)
+
+
+def _generated(n_rows: int, seed: int = 1, **shape) -> Problem:
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench" / "allocation"))
+    from generate import generate
+
+    return generate(n_rows, seed=seed, **shape)
+
+
+def test_a_large_budget_instance_is_solved_exactly_by_the_lagrangian_bound() -> None:
+    problem = _generated(10_000, budget_fraction=0.3, alternatives=0.2)
+    alloc = allocate(problem)
+    exact = allocate(problem, strategy="milp", time_limit=60)
+    assert alloc.strategy == "lagrangian" and alloc.optimal and exact.optimal
+    assert alloc.objective == exact.objective
+    assert alloc.cost <= problem.budget
+
+
+def test_the_knapsack_over_the_rows_at_the_margin_finds_what_the_fill_misses(monkeypatch: pytest.MonkeyPatch) -> None:
+    from marketplace.allocation import budget, dispatch
+    from marketplace.allocation.milp import solve_milp
+
+    problem = _generated(800, seed=0, budget_fraction=0.15, alternatives=0.3)
+    exact = allocate(problem, strategy="milp")
+    alloc = allocate(problem)
+    assert alloc.strategy == "lagrangian" and alloc.optimal and alloc.objective == exact.objective
+    # without it the filled allocations fall short of the bound, and the integer program decides
+    monkeypatch.setattr(budget, "CORE_SIZES", ())
+    calls = []
+    monkeypatch.setattr(dispatch, "solve_milp", lambda c, limit: calls.append(c) or solve_milp(c, limit))
+    alloc = allocate(problem)
+    assert calls and alloc.strategy == "milp" and alloc.optimal and alloc.objective == exact.objective
 
 
 DETERMINISM_CHECK = """

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from marketplace.allocation import Allocation, Problem, Row, allocate, exhaustive, hubs
+from marketplace.allocation import Allocation, Problem, Row, allocate, budget, exhaustive, hubs
 from marketplace.allocation.compiled import compile_problem
 from marketplace.allocation.solution import finish
 
@@ -108,6 +108,23 @@ def test_enumerating_hubs_then_parts_equals_brute_force(problem: Problem, n_hubs
     check_consistent(problem, alloc)
     assert alloc.optimal and alloc.upper_bound == alloc.objective
     assert (alloc.unlimited_rows, alloc.objective) == best(problem)
+
+
+@SETTINGS
+@given(problems(allow_unlimited=False), st.integers(0, 40), st.integers(0, 4))
+def test_lagrangian_bound_holds_and_its_proven_optima_are_optima(problem: Problem, limit: int, n_hubs: int) -> None:
+    problem = Problem(rows=problem.rows, prices=problem.prices, budget=limit)
+    compiled = compile_problem(problem)
+    plan = hubs.plan(compiled, n_hubs=n_hubs)
+    if not budget.applicable(compiled, plan):  # the budget does not bind, or no candidate rows
+        assert compiled.budget is None or compiled.n_rows == 0
+        return
+    alloc = finish(problem, compiled, budget.solve_budget(compiled, plan), 0.0)
+    check_consistent(problem, alloc)
+    _, objective = best(problem)
+    assert alloc.objective <= objective <= alloc.upper_bound
+    if alloc.optimal:
+        assert alloc.objective == objective
 
 
 @SETTINGS
