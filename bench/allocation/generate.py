@@ -17,7 +17,15 @@ PROVIDERS = {"acme": (3, 400), "bibl": (2, 0), "corp": (5, 200), "open": (0, 0)}
 NAMES = list(PROVIDERS)
 
 
-def generate(n_rows: int, *, alternatives: float = 0.0, budget_fraction: float | None = None, seed: int = 0) -> Problem:
+def generate(
+    n_rows: int,
+    *,
+    alternatives: float = 0.0,
+    budget_fraction: float | None = None,
+    valued: bool = True,
+    seed: int = 0,
+) -> Problem:
+    """``valued=False``: rows without a value, as a buyer who gives none asks (as many rows as fit the budget)."""
     rng = np.random.default_rng(seed)
     n_orgs = max(1, n_rows // 20)
     org = np.minimum(rng.zipf(1.6, n_rows) - 1, n_orgs - 1)
@@ -51,7 +59,7 @@ def generate(n_rows: int, *, alternatives: float = 0.0, budget_fraction: float |
         derivations = [frozenset()]
         for opts in options:
             derivations = [d | {item, fee} for d in derivations for item, fee in opts]
-        rows.append(Row(int(values[s]), tuple(derivations)))
+        rows.append(Row(int(values[s]) if valued else None, tuple(derivations)))
     budget = None
     if budget_fraction is not None:
         everything = sum(prices.values())

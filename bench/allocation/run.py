@@ -28,6 +28,8 @@ VARIANTS = {
     "alternatives": {"alternatives": 0.2},
     "budget": {"budget_fraction": 0.3},
     "alternatives+budget": {"alternatives": 0.2, "budget_fraction": 0.3},
+    # no value per row: the most rows within the budget, then the least cost (objective = - cost)
+    "no values+budget": {"alternatives": 0.2, "budget_fraction": 0.3, "valued": False},
 }
 
 _PROBLEM: Problem | None = None  # set before forking, so children share it copy-on-write
@@ -46,6 +48,7 @@ def _child(strategy: str, time_limit: float, conn) -> None:
             "upper": a.upper_bound,
             "strategy": a.strategy,
             "rows": len(a.rows),
+            "unlimited": a.unlimited_rows,
             "notes": a.notes,
         }
     )
@@ -124,7 +127,9 @@ def main() -> None:
                     ratio = "1.00"
                 welfare = ""
                 if strategy == "greedy":
-                    if exact:
+                    if exact and exact["unlimited"]:
+                        welfare = f"{r['unlimited'] / exact['unlimited']:.4f} of the rows"
+                    elif exact:
                         welfare = f"{r['objective'] / exact['objective']:.4f}"
                     else:
                         best_bound = min(x["upper"] for x in results.values() if x and not x.get("skipped"))

@@ -11,9 +11,15 @@ Allocations: each relaxation's purchase, cut down to the budget (worst value for
 (best first). Then, since rows are knapsack items once the groups bought are fixed, the rows nearest to paying
 their price at the multiplier of the least bound are decided exactly by dynamic programming over the budget
 they share (256 rows, then 2,048, then 16,384), the others as the relaxation decides. Objectives are whole
-minor units: an allocation within 1 of the bound is optimal, and says so. On generated answers of 800 to
-100,000 rows that was every one (bench/allocation); when it is not, the result says how far from the bound
-it may be.
+minor units: an allocation within 1 of the bound is optimal, and says so. On the generated answers of 800 to
+1,000,000 rows tried (docs/benchmarks/allocation.md) that was every one; when it is not, the result says how
+far from the bound it may be, and the dispatcher tries the other strategies.
+
+Rows without a value (a buyer buying as many rows as the budget allows) are ranked by how many are bought,
+then by cost. Both are found the same way: the most rows within the budget, each row worth 1 and prices
+counted mu >= 0 times; then the least cost of that many rows, each row worth nu and the budget dropped (the
+cheapest allocation of that many rows fits it). Once the groups are fixed, the cheapest rows first are the
+best purchase for both.
 """
 
 from __future__ import annotations
@@ -27,9 +33,10 @@ from .exhaustive import _NONE
 from .hubs import Passes, _Plan
 from .solution import Solution
 
-# row costs kept per (hub set, local set, row): 32 MB of int64 at the limit, and as much in float64 for a
-# relaxation of one hub set
-MAX_TABLE = 1 << 22
+# row costs kept per (hub set, local set, row): 64 MB of int32 at the limit (1M rows with 16 sets: 1M-row
+# answers with a budget are exact in 11-30 s CPU, faster than the greedy), and a float64 copy of one hub
+# set's share for a relaxation
+MAX_TABLE = 1 << 24
 MAX_ITERATIONS = 100
 # rows x budget cells of the knapsack over the rows nearest the margin (bytes of its choice table)
 MAX_CORE_CELLS = 1 << 25
@@ -38,15 +45,25 @@ CORE_SIZES = (256, 2048, 16384)
 
 @dataclass
 class _Point:
-    """The relaxation's optimum at one multiplier."""
+    """The relaxation's optimum at one multiplier, and the purchase it makes."""
 
-    mu: float
-    bound: float  # the relaxation's value: a bound on every allocation within the budget
-    spent: int  # what its purchase costs at face value
+    x: float  # the multiplier
+    bound: float  # the relaxation's value: a bound on every allocation the stage admits
+    slope: float  # of the bound in x (a subgradient)
     hubs: int
     local: np.ndarray  # per component: its local set
     take: np.ndarray  # per row: bought
-    objective: int  # value - cost of its purchase
+    spent: int  # what the purchase costs at face value
+    objective: int  # the purchase's objective in the stage's terms
+
+
+@dataclass
+class _Relaxed:
+    value: float
+    local: np.ndarray
+    take: np.ndarray
+    spent: int
+    magnitude: float  # of the terms summed into value
 
 
 class _Relaxation:
@@ -54,82 +71,112 @@ class _Relaxation:
         self.c, self.plan = c, p
         self.ev = ev = Passes(c, p)
         n_hubs = 1 << len(p.hubs)
-        self.cost = np.empty((n_hubs, ev.n_local, c.n_rows), dtype=np.int64)
+        # int32 where every derivation's cost fits (halves the table); 0 where no derivation fits
+        small = int(ev.private_cost.max(initial=0)) < np.iinfo(np.int32).max
+        self.cost = np.empty((n_hubs, ev.n_local, c.n_rows), dtype=np.int32 if small else np.int64)
+        self.usable = np.empty((n_hubs, ev.n_local, c.n_rows), dtype=bool)
         for h in range(n_hubs):
             for t in range(ev.n_local):
-                self.cost[h, t] = ev.row_cost(h, t)
-        self.usable = self.cost < _NONE
-        self.value = c.value.astype(np.float64)
+                cost = ev.row_cost(h, t)
+                self.usable[h, t] = usable = cost < _NONE
+                self.cost[h, t] = np.where(usable, cost, 0)
         self.local_price = ev.local_price.T.astype(np.float64)  # (local set, component)
         self.hub_price = ev.hub_price.astype(np.float64)
         self.rows = np.arange(c.n_rows)
 
-    def at(self, mu: float, h: int) -> _Point:
-        """The relaxation's optimum at multiplier ``mu`` among allocations buying hub set ``h``."""
-        c, ev = self.c, self.ev
-        gain = np.where(self.usable[h], self.value - mu * self.cost[h], 0.0)
+    def hub_sets(self) -> list[int]:
+        return [h for h in range(len(self.hub_price)) if self.ev.hub_price[h] <= self.c.budget]
+
+    def relax(self, h: int, worth: np.ndarray, kappa: float) -> _Relaxed:
+        """The most of sum(worth - kappa x cost) over rows bought, less kappa x the groups' price, among
+        purchases of hub set ``h``."""
+        gain = np.where(self.usable[h], worth - kappa * self.cost[h], 0.0)
         take = gain > 0
-        parts = ev.per_component(np.where(take, gain, 0.0)) - mu * self.local_price
+        parts = self.ev.per_component(np.where(take, gain, 0.0)) - kappa * self.local_price
         local = parts.argmax(axis=0)  # per component
         t_row = local[self.plan.component]
         taken = take[t_row, self.rows]
-        row_cost = self.cost[h, t_row, self.rows]
-        spent = self._fixed_cost(h, local) + int(row_cost[taken].sum())
-        objective = int(c.value[taken].sum()) - spent
-        bound = float(parts.max(axis=0).sum() - mu * self.hub_price[h]) + (mu - 1.0) * c.budget
-        # a float sum of up to MAX_TABLE terms (relative error < 1e-9 of their magnitude): a margin keeps it a
-        # bound
-        magnitude = float(c.value[taken].sum()) + mu * spent + (mu - 1.0) * c.budget
-        return _Point(mu, bound + 1e-9 * max(1.0, magnitude), spent, h, local, taken, objective)
+        spent = self.fixed_cost(h, local) + int(self.cost[h, t_row, self.rows][taken].sum(dtype=np.int64))
+        value = float(parts.max(axis=0).sum() - kappa * self.hub_price[h])
+        magnitude = float(np.abs(worth[taken]).sum()) + kappa * spent
+        return _Relaxed(value, local, taken, spent, magnitude)
 
-    def _fixed_cost(self, h: int, local: np.ndarray) -> int:
+    def fixed_cost(self, h: int, local: np.ndarray) -> int:
         return int(self.ev.hub_price[h]) + int(self.ev.local_price[np.arange(len(local)), local].sum())
 
-    def row_costs(self, point: _Point) -> np.ndarray:
-        return self.cost[point.hubs, point.local[self.plan.component], self.rows]
+    def row_costs(self, h: int, local: np.ndarray) -> np.ndarray:
+        """Each row's cost under those groups, _NONE where no derivation fits."""
+        t_row = local[self.plan.component]
+        return np.where(self.usable[h, t_row, self.rows], self.cost[h, t_row, self.rows], _NONE)
 
-    def repaired(self, point: _Point) -> _Point:
-        """The point's purchase cut down to the budget (worst value for money first), then filled up with the
-        rows that fit (best value for money first)."""
+
+def _bound(value: float, magnitude: float) -> float:
+    # a float sum of up to MAX_TABLE terms (relative error < 1e-9 of their magnitude): a margin keeps it a bound
+    return value + 1e-9 * max(1.0, magnitude)
+
+
+class _MostValue:
+    """Rows with values: the most value - cost within the budget; multiplier mu >= 1 on prices."""
+
+    start = 1.0
+    best_for_its_groups = False  # a knapsack: refined by ``completed``
+
+    def __init__(self, relax: _Relaxation) -> None:
+        self.relax, self.c = relax, relax.c
+        self.worth = self.c.value.astype(np.float64)
+        self.end = 1.0 + float(self.c.value.sum())  # every purchase costs more than any row is worth
+
+    def at(self, h: int, mu: float) -> _Point:
+        c, budget = self.c, self.c.budget
+        r = self.relax.relax(h, self.worth, mu)
+        bound = _bound(r.value + (mu - 1.0) * budget, r.magnitude + (mu - 1.0) * budget)
+        objective = int(c.value[r.take].sum()) - r.spent
+        return _Point(mu, bound, budget - r.spent, h, r.local, r.take, r.spent, objective)
+
+    def purchases(self, points: list[_Point]) -> list[_Point]:
+        return [self._repaired(q) for q in points]
+
+    def _point(self, q: _Point, take: np.ndarray, cost: np.ndarray) -> _Point:
+        spent = self.relax.fixed_cost(q.hubs, q.local) + int(cost[take].sum())
+        return _Point(q.x, q.bound, q.slope, q.hubs, q.local, take, spent, int(self.c.value[take].sum()) - spent)
+
+    def _repaired(self, q: _Point) -> _Point:
+        """The purchase cut down to the budget (worst value for money first), then filled up with the rows that
+        fit (best value for money first)."""
         c = self.c
-        cost = self.row_costs(point)
-        take = point.take.copy()
-        budget = c.budget
-        spent = point.spent
+        cost = self.relax.row_costs(q.hubs, q.local)
+        take = q.take.copy()
+        spent = q.spent
         ratio = c.value / np.maximum(cost, 1)  # rows costing nothing come first and are never dropped
-        if spent > budget:
+        if spent > c.budget:
             held = np.flatnonzero(take)
             held = held[np.lexsort((-cost[held], ratio[held]))]
-            over = np.cumsum(cost[held]) - (spent - budget)
+            over = np.cumsum(cost[held]) - (spent - c.budget)
             k = int(np.searchsorted(over, 0))  # drop held[:k + 1] at most; the first k + 1 cover the excess
-            drop = held[: k + 1]
-            take[drop] = False
-            spent -= int(cost[drop].sum())
-            if spent > budget:
-                return point  # the groups alone cost too much
+            take[held[: k + 1]] = False
+            spent -= int(cost[held[: k + 1]].sum())
+            if spent > c.budget:
+                return q  # the groups alone cost too much
         free = np.flatnonzero(~take & (cost < _NONE) & (c.value > cost))
         free = free[np.lexsort((cost[free], -ratio[free]))]
-        left = budget - spent
-        fits = cost[free].tolist()
-        for r, w in zip(free.tolist(), fits, strict=True):
+        left = c.budget - spent
+        for r, w in zip(free.tolist(), cost[free].tolist(), strict=True):
             if w <= left:
                 take[r] = True
                 left -= w
                 if left == 0:
                     break
-        spent = budget - left
-        objective = int(c.value[take].sum()) - spent
-        return _Point(point.mu, point.bound, spent, point.hubs, point.local, take, objective)
+        return self._point(q, take, cost)
 
-    def completed(self, point: _Point, core_size: int) -> _Point | None:
+    def completed(self, q: _Point, core_size: int) -> _Point | None:
         """The best purchase of the point's groups when only the ``core_size`` rows nearest to paying their
         price at the point's multiplier are decided exactly (a knapsack over them, by dynamic programming on
         the budget they share); rows that pay better are bought, the others not. None when the rows that pay
         better do not fit, or the table would be too large."""
         c = self.c
-        cost = self.row_costs(point)
+        cost = self.relax.row_costs(q.hubs, q.local)
         candidates = np.flatnonzero((cost < _NONE) & (c.value > cost))
-        reduced = c.value[candidates] - point.mu * cost[candidates]
+        reduced = c.value[candidates] - q.x * cost[candidates]
         if len(candidates) > core_size:
             core = candidates[np.argpartition(np.abs(reduced), core_size)[:core_size]]
         else:
@@ -139,8 +186,7 @@ class _Relaxation:
         take[core] = False
         core = core[cost[core] > 0]  # rows costing nothing are simply bought
         take[candidates[cost[candidates] == 0]] = True
-        fixed = self._fixed_cost(point.hubs, point.local)
-        spent = fixed + int(cost[take].sum())
+        spent = self.relax.fixed_cost(q.hubs, q.local) + int(cost[take].sum())
         room = min(c.budget - spent, int(cost[core].sum()))
         if room < 0 or len(core) * (room + 1) > MAX_CORE_CELLS:
             return None
@@ -150,7 +196,7 @@ class _Relaxation:
         for i, (w, v) in enumerate(zip(weight.tolist(), profit.tolist(), strict=True)):
             if w > room:
                 continue
-            with_it = best[:-w] + v if w else best + v
+            with_it = best[:-w] + v
             better = with_it > best[w:]
             kept[i, w:] = better
             best[w:] = np.where(better, with_it, best[w:])
@@ -159,71 +205,156 @@ class _Relaxation:
             if kept[i, w]:
                 take[core[i]] = True
                 w -= int(weight[i])
-        spent = fixed + int(cost[take].sum())
-        objective = int(c.value[take].sum()) - spent
-        return _Point(point.mu, point.bound, spent, point.hubs, point.local, take, objective)
+        return self._point(q, take, cost)
+
+
+class _MostRows:
+    """Rows without a value, first: the most rows within the budget; each row worth 1, multiplier mu >= 0."""
+
+    start = 0.0
+    best_for_its_groups = True  # the cheapest rows first
+
+    def __init__(self, relax: _Relaxation) -> None:
+        self.relax, self.c = relax, relax.c
+        self.worth = np.ones(self.c.n_rows)
+        self.end = 1.0 + self.c.n_rows  # every purchase costs more than all rows are worth
+
+    def at(self, h: int, mu: float) -> _Point:
+        budget = self.c.budget
+        r = self.relax.relax(h, self.worth, mu)
+        bound = _bound(r.value + mu * budget, r.magnitude + mu * budget)
+        return _Point(mu, bound, budget - r.spent, h, r.local, r.take, r.spent, int(r.take.sum()))
+
+    def purchases(self, points: list[_Point]) -> list[_Point]:
+        """Each point's groups with the cheapest rows first, as many as the budget allows (the most rows those
+        groups can buy)."""
+        out = []
+        for q in points:
+            cost = self.relax.row_costs(q.hubs, q.local)
+            room = self.c.budget - self.relax.fixed_cost(q.hubs, q.local)
+            if room < 0:
+                continue
+            usable = np.flatnonzero(cost < _NONE)
+            order = usable[np.argsort(cost[usable], kind="stable")]
+            n = int(np.searchsorted(np.cumsum(cost[order]), room, side="right"))
+            take = np.zeros(self.c.n_rows, dtype=bool)
+            take[order[:n]] = True
+            spent = self.relax.fixed_cost(q.hubs, q.local) + int(cost[take].sum())
+            out.append(_Point(q.x, q.bound, q.slope, q.hubs, q.local, take, spent, n))
+        return out
+
+
+class _Cheapest:
+    """Rows without a value, then: the least cost of ``rows`` rows; each row worth nu >= 0 and prices counted
+    once. Objective: minus the cost. The budget is left out: the cheapest allocation of that many rows fits it,
+    since one does."""
+
+    start = 0.0
+    best_for_its_groups = True  # the cheapest rows
+
+    def __init__(self, relax: _Relaxation, rows: int) -> None:
+        self.relax, self.c, self.rows = relax, relax.c, rows
+        self.end = 1.0 + float(relax.ev.hub_price.max() + relax.ev.local_price.sum() + relax.ev.private_cost.sum())
+
+    def at(self, h: int, nu: float) -> _Point:
+        r = self.relax.relax(h, np.full(self.c.n_rows, nu), 1.0)
+        count = int(r.take.sum())
+        bound = _bound(r.value - nu * self.rows, r.magnitude + nu * self.rows)
+        return _Point(nu, bound, count - self.rows, h, r.local, r.take, r.spent, -r.spent)
+
+    def purchases(self, points: list[_Point]) -> list[_Point]:
+        """Each point's groups with their ``rows`` cheapest rows, where they have that many."""
+        out = []
+        for q in points:
+            cost = self.relax.row_costs(q.hubs, q.local)
+            order = np.argsort(cost, kind="stable")[: self.rows]
+            if len(order) < self.rows or (self.rows and cost[order[-1]] >= _NONE):
+                continue  # these groups cannot buy that many rows
+            take = np.zeros(self.c.n_rows, dtype=bool)
+            take[order] = True
+            spent = self.relax.fixed_cost(q.hubs, q.local) + int(cost[take].sum())
+            if spent <= self.c.budget:
+                out.append(_Point(q.x, q.bound, q.slope, q.hubs, q.local, take, spent, -spent))
+        return out
 
 
 def applicable(c: Compiled, p: _Plan | None) -> bool:
+    """A budget binds, the cost table fits, and the rows all have values or none has (as in a market quote)."""
     return (
         c.budget is not None
         and p is not None
-        and not c.unlimited.any()
+        and (not c.unlimited.any() or bool(c.unlimited.all()))
         and (1 << len(p.hubs)) * (1 << p.width) * c.n_rows <= MAX_TABLE
     )
 
 
 def solve_budget(c: Compiled, p: _Plan) -> Solution:
     """The best allocation found within the budget, with the bound: the least relaxation of each hub set, the
-    largest over hub sets (each hub set is a branch of its own, which keeps the price of a hub, often large
-    against the budget, from blurring the bound)."""
+    largest over hub sets (each hub set is a branch of its own)."""
     relax = _Relaxation(c, p)
-    searched = {h: _search(relax, h) for h in range(1 << len(p.hubs)) if relax.ev.hub_price[h] <= c.budget}
-    bounds = {h: min(q.bound for q in points) for h, points in searched.items()}
-    bound = max(bounds.values())
-    repaired = (relax.repaired(q) for points in searched.values() for q in points)
-    best = max((q for q in repaired if q.spent <= c.budget), key=lambda q: q.objective)
-    # the relaxation's least point and the two around it, in each hub set that may hold a better allocation
-    near = {h: sorted(points, key=lambda q: q.bound)[:3] for h, points in searched.items()}
-    for core_size in CORE_SIZES:
-        if bound - best.objective < 1.0:
-            break
-        for h, points in near.items():
-            if bounds[h] - best.objective < 1.0:
-                continue  # nothing better in this hub set
-            for q in points:
-                done = relax.completed(q, core_size)
-                if done is not None and done.objective > best.objective:
-                    best = done
+    if c.unlimited.any():
+        most, bound, searched = _solve_stage(relax, _MostRows(relax))
+        rows_proven = bound - most.objective < 1.0
+        known = _Point(0.0, np.inf, 0.0, most.hubs, most.local, most.take, most.spent, -most.spent)
+        best, bound, more = _solve_stage(relax, _Cheapest(relax, most.objective), known)
+        searched += more
+        optimal = rows_proven and bound - best.objective < 1.0
+    else:
+        best, bound, searched = _solve_stage(relax, _MostValue(relax))
+        optimal = bound - best.objective < 1.0  # objectives are whole minor units
     notes = [
-        f"Lagrangian bound after {sum(map(len, searched.values()))} relaxations over {len(p.hubs)} shared item "
-        f"groups, then {p.n_components} parts of at most {p.width}"
+        f"Lagrangian bound after {searched} relaxations over {len(p.hubs)} shared item groups, then "
+        f"{p.n_components} parts of at most {p.width}"
     ]
     chosen = relax.ev.chosen(best.hubs, best.local, best.take)
-    optimal = bound - best.objective < 1.0  # objectives are whole minor units
     return Solution(chosen=chosen, strategy="lagrangian", upper_bound=bound, optimal=optimal, notes=notes)
 
 
-def _search(relax: _Relaxation, h: int) -> list[_Point]:
+def _solve_stage(relax: _Relaxation, stage, known: _Point | None = None) -> tuple[_Point, float, int]:
+    """The best purchase found (or ``known``, a purchase the stage admits), the bound, and how many relaxations
+    were solved."""
+    searched = {h: _least(stage, h) for h in relax.hub_sets()}
+    searched = {h: points for h, points in searched.items() if points}
+    bounds = {h: min(q.bound for q in points) for h, points in searched.items()}
+    bound = max(bounds.values(), default=np.inf)  # (no hub set searched: nothing proven)
+    purchases = stage.purchases([q for points in searched.values() for q in points]) + ([known] if known else [])
+    best = max((q for q in purchases if q.spent <= relax.c.budget), key=lambda q: q.objective)
+    if not stage.best_for_its_groups:
+        # the relaxation's least point and the two around it, in each hub set that may hold a better allocation
+        near = {h: sorted(points, key=lambda q: q.bound)[:3] for h, points in searched.items()}
+        for core_size in CORE_SIZES:
+            if bound - best.objective < 1.0:
+                break
+            for h, points in near.items():
+                if bounds[h] - best.objective < 1.0:
+                    continue  # nothing better in this hub set
+                for q in points:
+                    done = stage.completed(q, core_size)
+                    if done is not None and done.objective > best.objective:
+                        best = done
+    return best, bound, sum(map(len, searched.values()))
+
+
+def _least(stage, h: int) -> list[_Point]:
     """Relaxations of hub set ``h`` down to the least one, by cutting planes: where the supporting lines of a
-    multiplier that overspends and one that does not meet."""
-    budget = relax.c.budget
-    low = relax.at(1.0, h)
-    if low.spent <= budget:  # the best allocation without the budget fits it
+    multiplier below the least (slope < 0) and one above it meet."""
+    low = stage.at(h, stage.start)
+    if low.slope >= 0:  # the least is at the start
         return [low]
-    high = relax.at(1.0 + float(relax.c.value.sum()), h)  # every purchase costs more than any row is worth
+    high = stage.at(h, stage.end)
     points = [low, high]
+    if high.slope < 0:
+        return []  # decreasing without end: the hub set admits no allocation
     for _ in range(MAX_ITERATIONS):
-        g_low, g_high = budget - low.spent, budget - high.spent  # the bound's slopes
-        mu = (high.bound - low.bound + g_low * low.mu - g_high * high.mu) / (g_low - g_high)
-        if not low.mu < mu < high.mu:
-            mu = (low.mu + high.mu) / 2
-        line = low.bound + g_low * (mu - low.mu)
-        point = relax.at(mu, h)
+        x = (high.bound - low.bound + low.slope * low.x - high.slope * high.x) / (low.slope - high.slope)
+        if not low.x < x < high.x:
+            x = (low.x + high.x) / 2
+        line = low.bound + low.slope * (x - low.x)
+        point = stage.at(h, x)
         points.append(point)
-        if point.spent == budget or point.bound <= line + 1e-9 * max(1.0, abs(line)):
+        if point.slope == 0 or point.bound <= line + 1e-9 * max(1.0, abs(line)):
             break  # the lines meet on the bound: its least value
-        if point.spent > budget:
+        if point.slope < 0:
             low = point
         else:
             high = point

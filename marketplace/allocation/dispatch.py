@@ -38,9 +38,10 @@ def allocate(
     auto: exact enumeration for tiny instances, min cut for closure instances (one derivation per row, no
     binding budget), else exact enumeration (exhaustive.py: shared item groups, or every item set under a
     budget) when small, else without a budget the enumeration of hubs and parts (hubs.py), with one the
-    Lagrangian bound over them and allocations meeting it (budget.py), else the integer program up to
-    MILP_MAX_DERIVATIONS (MILP_MAX_DERIVATIONS_WITHOUT_BUDGET when no budget binds; falling back to or improved
-    by the greedy if it runs out of time), else greedy; the best allocation found is kept.
+    Lagrangian bound over them and allocations meeting it (budget.py; rows all with values or all without),
+    else the integer program up to MILP_MAX_DERIVATIONS (MILP_MAX_DERIVATIONS_WITHOUT_BUDGET when no budget
+    binds; falling back to or improved by the greedy if it runs out of time), else greedy; the best allocation
+    found is kept.
     lp_bound_for_greedy: compute the LP bound for a greedy result (None = when small enough).
     """
     if strategy not in STRATEGIES:

@@ -59,7 +59,10 @@ def finish(problem: Problem, compiled: Compiled, solution: Solution, seconds: fl
     objective = value - cost
     upper = max(float(solution.upper_bound), float(objective))
     gap = (upper - objective) / max(1.0, abs(upper))
-    optimal = solution.optimal or upper - objective < 1.0  # objectives are integers
+    # objectives are integers; but under a budget the bound is on allocations buying as many unlimited rows,
+    # which may not be the most there are
+    settled = problem.budget is None or not compiled.unlimited.any()
+    optimal = solution.optimal or (settled and upper - objective < 1.0)
     return Allocation(
         rows=tuple(sorted(derivation)),
         derivation=dict(sorted(derivation.items())),

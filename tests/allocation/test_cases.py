@@ -304,6 +304,35 @@ def test_a_large_budget_instance_is_solved_exactly_by_the_lagrangian_bound() -> 
     assert alloc.cost <= problem.budget
 
 
+def test_rows_without_a_value_under_a_budget_are_solved_exactly_by_the_lagrangian_bound() -> None:
+    # what /sparql buys without a value per row: as many rows as the budget allows, then the cheapest
+    generated = _generated(800, seed=0, budget_fraction=0.05)
+    rows = [Row(None, row.derivations) for row in generated.rows]
+    problem = Problem(rows=rows, prices=generated.prices, budget=generated.budget)
+    alloc = allocate(problem)
+    exact = allocate(problem, strategy="milp")
+    assert alloc.strategy == "lagrangian" and alloc.optimal and exact.optimal
+    assert (alloc.unlimited_rows, alloc.cost) == (exact.unlimited_rows, exact.cost)
+    assert alloc.cost <= problem.budget
+
+
+def test_fewer_rows_than_the_budget_allows_are_not_called_optimal() -> None:
+    from marketplace.allocation import budget, hubs
+    from marketplace.allocation.compiled import compile_problem
+    from marketplace.allocation.solution import finish
+
+    # one row fits the budget, but the relaxation only ever buys both shared items or neither: the bound on
+    # the cost of buying no row is tight, the bound on how many rows is not
+    problem = Problem(
+        rows=[Row(None, (d("a"),)), Row(None, (d("b"),)), Row(None, (d("a", "b"),))], prices={"a": 1, "b": 1}, budget=1
+    )
+    compiled = compile_problem(problem)
+    alloc = finish(problem, compiled, budget.solve_budget(compiled, hubs.plan(compiled, n_hubs=0)), 0.0)
+    assert alloc.unlimited_rows == 0 and alloc.upper_bound - alloc.objective < 1
+    assert not alloc.optimal
+    assert allocate(problem).unlimited_rows == 1
+
+
 def test_the_knapsack_over_the_rows_at_the_margin_finds_what_the_fill_misses(monkeypatch: pytest.MonkeyPatch) -> None:
     from marketplace.allocation import budget, dispatch
     from marketplace.allocation.milp import solve_milp

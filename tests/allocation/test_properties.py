@@ -128,6 +128,29 @@ def test_lagrangian_bound_holds_and_its_proven_optima_are_optima(problem: Proble
 
 
 @SETTINGS
+@given(problems(), st.integers(0, 40), st.integers(0, 4))
+def test_lagrangian_bound_for_rows_without_a_value_holds_and_its_proven_optima_are_optima(
+    problem: Problem, limit: int, n_hubs: int
+) -> None:
+    # a buyer who gives no value per row: as many rows as the budget allows, then the cheapest
+    rows = [Row(None, row.derivations) for row in problem.rows]
+    problem = Problem(rows=rows, prices=problem.prices, budget=limit)
+    compiled = compile_problem(problem)
+    plan = hubs.plan(compiled, n_hubs=n_hubs)
+    if not budget.applicable(compiled, plan):
+        assert compiled.budget is None or compiled.n_rows == 0
+        return
+    alloc = finish(problem, compiled, budget.solve_budget(compiled, plan), 0.0)
+    check_consistent(problem, alloc)
+    most, objective = best(problem)
+    assert (alloc.unlimited_rows, alloc.objective) <= (most, objective)
+    if alloc.unlimited_rows == most:
+        assert objective <= alloc.upper_bound
+    if alloc.optimal:
+        assert (alloc.unlimited_rows, alloc.objective) == (most, objective)
+
+
+@SETTINGS
 @given(problems(closure=True))
 def test_min_cut_equals_brute_force_on_closure_instances(problem: Problem) -> None:
     alloc = allocate(problem, strategy="mincut")
