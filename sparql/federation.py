@@ -103,6 +103,8 @@ class Federation:
             raise QueryCancelled("query cancelled")
         fetched = time.perf_counter()
         patterns = collect_patterns(parsed.algebra)
+        if result is None and progress is not None:
+            progress(_evaluating(fetcher))
         if result is None:
             store = ox.Store()
             store.extend(ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in fetcher.triples)
@@ -128,6 +130,17 @@ class Federation:
         if progress is not None:
             progress({"phase": "done", "rows": len(result.rows), "requests": stats.requests})
         return result
+
+
+def _evaluating(fetcher: Fetcher) -> dict:
+    """The progress report before the answer is computed from the fetched triples (which reports nothing)."""
+    per_source = fetcher.stats.per_source
+    return {
+        "phase": "evaluating",
+        "requests": fetcher.stats.requests,
+        "sources_contacted": sorted(n for n, c in per_source.items() if c.requests),
+        "triples": len(fetcher.triples),
+    }
 
 
 def _reuse(parsed: ParsedQuery | None, text: str, base_iri: str | None) -> ParsedQuery:

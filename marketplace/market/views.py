@@ -79,6 +79,8 @@ def _status(job: QueryJob) -> dict:
     )
     if progress.get("rows") is not None:
         label += f", {progress['rows']} rows"
+    if progress.get("phase") == "evaluating" and not done:
+        label += "; computing the answer and which data each row needs"
     return {"progress": percent, "status_label": label, "finished": done, "status": job.status, **progress}
 
 

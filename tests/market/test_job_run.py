@@ -126,6 +126,28 @@ def test_a_fast_query_gets_no_watcher_thread(market, buyer, monkeypatch):
     assert job.status == QueryJob.Status.QUOTED and started == []
 
 
+@pytest.mark.django_db(transaction=True)  # the watcher claims from its own connection
+def test_a_query_that_reports_nothing_past_watch_after_is_shown_running(market, buyer, monkeypatch):
+    # computing the answer from the fetched triples reports nothing: a timer starts the watcher
+    monkeypatch.setattr(queries, "WATCH_AFTER", 0.1)
+    job = job_create(buyer=buyer, query=REVIEWED, run=False)
+    real = queries.Federation.query
+    seen = {}
+
+    def quiet(self, *args, progress=None, **kwargs):
+        progress({"phase": "evaluating", "requests": 2, "sources_contacted": ["1"], "triples": 7})  # too early
+        stored = wait_until(
+            lambda: QueryJob.objects.filter(pk=job.pk, status=QueryJob.Status.RUNNING).first(), timeout=10
+        )
+        seen["progress"] = stored.progress
+        return real(self, *args, progress=progress, **kwargs)
+
+    monkeypatch.setattr(queries.Federation, "query", quiet)
+    done = job_run(job_id=job.pk, asked=job_message(job))
+    assert seen["progress"] == {"phase": "evaluating", "requests": 2, "sources_contacted": 1, "triples_fetched": 7}
+    assert done.status == QueryJob.Status.QUOTED
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_watcher_starts_late_and_looks_at_the_job_before_the_engine_goes_on(market, buyer):
     job = job_create(buyer=buyer, query=REVIEWED, run=False)

@@ -132,6 +132,10 @@ def test_progress_reports_requests(pair):
     pair.query(P + "SELECT ?x WHERE { ?s :knows ?x }", progress=seen.append)
     assert seen and seen[-1]["phase"] == "done"
     assert any(e.get("sources_contacted") for e in seen)
+    # the answer is computed from the fetched triples after the last request: said before it starts
+    evaluating = seen[-2]
+    assert evaluating["phase"] == "evaluating" and evaluating["triples"] > 0
+    assert evaluating["requests"] == seen[-1]["requests"] and evaluating["sources_contacted"]
 
 
 def test_hosted_store_opens_an_oxigraph_directory(tmp_path):

@@ -28,6 +28,7 @@ from ..models import QueryJob
 from ..pricing import BLANKET
 from ..protocol import check_no_service
 from . import sources as market_sources
+from . import timers
 
 logger = logging.getLogger(__name__)
 MAX_QUERY_CHARS = 100_000
@@ -176,11 +177,12 @@ class _Watcher:
     """Claims the job (queued -> running), writes the engine's progress to it and turns the buyer's cancel
     request into the engine's event.
 
-    Its thread starts only once the query has run for WATCH_AFTER seconds (from the engine's next progress
-    report, i.e. after a request), so fast queries pay neither the thread nor its database connection, nor a
-    claim: their job goes from queued to its end in one write. The report that starts it waits for the first
+    Its thread starts only once the query has run for WATCH_AFTER seconds, so fast queries pay neither the
+    thread nor its database connection, nor a claim: their job goes from queued to its end in one write. It is
+    started by the engine's first progress report past that time (after a request), which waits for the first
     look at the job, so that a cancel made in the meantime stops the engine before its next request, as if the
-    thread had been there all along. When the claim finds the job no longer queued (cancelled meanwhile, or
+    thread had been there all along; or, once ``arm`` is called, by a timer at that time, so that a query
+    evaluating its answer without a report is shown running too. When the claim finds the job no longer queued (cancelled meanwhile, or
     another runner of a redelivered task has it), the engine is stopped and ``lost`` tells the runner to write
     nothing."""
 
@@ -198,17 +200,24 @@ class _Watcher:
         self.thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._began = time.monotonic()
+        self._timer: timers.Timer | None = None
+
+    def arm(self) -> None:
+        self._timer = timers.call_later(self.after, self._start)
 
     def update(self, snapshot: dict) -> None:
         self.snapshot = snapshot
         if self.thread is None:
             if snapshot.get("phase") == "done" or time.monotonic() - self._began < self.after:
                 return
-            with self._lock:
-                if self.thread is None and not self.stop.is_set():
-                    self.thread = threading.Thread(target=self.run, daemon=True)
-                    self.thread.start()
+            self._start()
         self.looked.wait(timeout=1.0)
+
+    def _start(self) -> None:
+        with self._lock:
+            if self.thread is None and not self.stop.is_set():
+                self.thread = threading.Thread(target=self.run, daemon=True)
+                self.thread.start()
 
     def run(self) -> None:
         try:
@@ -221,6 +230,8 @@ class _Watcher:
             connection.close()
 
     def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
         with self._lock:
             self.stop.set()
         if self.thread is not None:
@@ -358,11 +369,8 @@ def job_run(
         expired.set()
         federation.cancel()
 
-    timer = None
-    if time_limit:
-        timer = threading.Timer(time_limit, expire)
-        timer.daemon = True
-        timer.start()
+    timer = timers.call_later(time_limit, expire) if time_limit else None
+    watcher.arm()
     started = time.perf_counter()
 
     def finish(status: str, error: str) -> QueryJob:
