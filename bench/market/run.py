@@ -95,6 +95,7 @@ def main() -> None:
     import django
 
     django.setup()
+    from django.conf import settings
     from django.core.management import call_command
     from django.db import connection
 
@@ -177,7 +178,8 @@ def main() -> None:
                 job = job_create(buyer=buyer, query=text, run=False)
                 created = time.perf_counter()
                 parse_cached.cache_clear()
-                job = job_run(job_id=job.pk, asked=job_message(job))  # as the task's message carries it
+                # as the task runs it: with the ask its message carries, under the job time limit
+                job = job_run(job_id=job.pk, asked=job_message(job), time_limit=settings.MARKET_JOB_TIME_LIMIT)
                 if args.phases:
                     phases.setdefault(PHASES["job_create"], []).append(created - start)
                 elapsed = time.perf_counter() - start
