@@ -254,12 +254,18 @@ MARKET_QUOTES_PER_HOUR = env_int("MARKET_QUOTES_PER_HOUR", 240)
 MARKET_ALLOCATION_TIME_LIMIT = float(os.environ.get("MARKET_ALLOCATION_TIME_LIMIT", "10"))
 # /sparql/data answers within the request: a query running longer is stopped (the API runs it in the background)
 MARKET_SPARQL_TIME_LIMIT = float(os.environ.get("MARKET_SPARQL_TIME_LIMIT", "60"))
+# bytes the last step of a /sparql/data query (the answer from the fetched triples, in a child process killed
+# past the time limit) may allocate beyond what it shares with the web process
+MARKET_SPARQL_MAX_MEMORY = int(os.environ.get("MARKET_SPARQL_MAX_MEMORY", str(2_000_000_000)))
 # seconds a query job may run in a worker (stopped at the engine's next request past it)
 MARKET_JOB_TIME_LIMIT = float(os.environ.get("MARKET_JOB_TIME_LIMIT", "900"))
 # the most distinct triples one query may fetch from the providers (the worker holds them in memory)
 MARKET_MAX_FETCHED_TRIPLES = int(os.environ.get("MARKET_MAX_FETCHED_TRIPLES", "500000"))
 # the most rows (or CONSTRUCT triples) one answer may have: it is held, priced and stored whole
 MARKET_MAX_ANSWER_ROWS = int(os.environ.get("MARKET_MAX_ANSWER_ROWS", "200000"))
+# the most intermediate rows the engine's own joins may make (in the worker or web process, about 10 s of CPU
+# and 1 GB at the limit)
+MARKET_MAX_INTERMEDIATE_ROWS = int(os.environ.get("MARKET_MAX_INTERMEDIATE_ROWS", "1000000"))
 # The free catalog endpoint runs each query in a child process killed past these (market/sandbox.py).
 MARKET_CATALOG_TIME_LIMIT = float(os.environ.get("MARKET_CATALOG_TIME_LIMIT", "10"))
 MARKET_CATALOG_MAX_BYTES = int(os.environ.get("MARKET_CATALOG_MAX_BYTES", str(50_000_000)))

@@ -76,9 +76,13 @@ class Fetcher(PathFetching):
         batch_size: int = 64,
         count_probe_batches: int = 4,
         max_triples: int | None = None,
+        max_solutions: int | None = None,
     ) -> None:
+        """``max_solutions``: the most intermediate solutions a join may make (AnswerTooLarge past it): the
+        engine joins them in this process, checking for a cancel as it goes."""
         self.sources = dict(sources)
         self.max_triples = max_triples
+        self.max_solutions = max_solutions
         self.summaries = summaries
         self.pool = pool
         self.partial = partial
@@ -94,6 +98,10 @@ class Fetcher(PathFetching):
         self._estimates: dict[tuple, float] = {}
         self._units: dict[tuple[TriplePattern, ...], list[Unit]] = {}
         self.selector = SourceSelector(list(self.sources), summaries, self._probe, ask_cache, pool)
+
+    def _join(self, left: list[Solution], right: list[Solution], shared: list[str]) -> list[Solution]:
+        """Joined in this process: at most ``max_solutions`` rows, and stopped by a cancel."""
+        return _join(left, right, shared, self.max_solutions, self._check_cancel)
 
     # -- requests -----------------------------------------------------------------------------------
     def _check_cancel(self) -> None:
@@ -346,7 +354,7 @@ class Fetcher(PathFetching):
             sols = answers[0]
             for answer in answers[1:]:
                 common = sorted({v for s in sols for v in s} & {v for s in answer for v in s})
-                sols = _join(sols, answer, common)
+                sols = self._join(sols, answer, common)
             if not sols:
                 return []
         for pp in paths:
@@ -492,7 +500,7 @@ class Fetcher(PathFetching):
                 key = tuple(row.get(v) for v in order)
                 if key not in found:
                     found[key] = {v: row[v] for v in order if v in row} if unit.optionals else row
-        return _join(sols, list(found.values()), shared)
+        return self._join(sols, list(found.values()), shared)
 
     def _key_filter(
         self, unit: Unit, source: str, shared: list[str], members: bool = True
@@ -656,7 +664,7 @@ class Fetcher(PathFetching):
                     for tp in star.patterns:
                         self._record(tp.instantiate(row), source)
                     found.setdefault(tuple(row.get(v) for v in order), row)
-            out = _join(routed_sols, list(found.values()), shared)
+            out = self._join(routed_sols, list(found.values()), shared)
         if rest:
             for u in units:
                 rest = self._bound_join(u, rest, filters)
@@ -800,12 +808,25 @@ def _distinct(rows: list[Solution]) -> list[Solution]:
     return list(seen.values())
 
 
-def _join(left: list[Solution], right: list[Solution], shared: list[str]) -> list[Solution]:
+def _join(
+    left: list[Solution],
+    right: list[Solution],
+    shared: list[str],
+    limit: int | None = None,
+    check: Callable[[], None] | None = None,
+) -> list[Solution]:
+    """``limit``: AnswerTooLarge past that many rows; ``check`` is called now and then (it may raise)."""
+    if limit is not None and not shared and len(left) * len(right) > limit:
+        # parts sharing no variable: their product, refused before it is made (eight copies of 30 triples
+        # would be 6.6e11 rows)
+        raise AnswerTooLarge(f"parts of it that share no variable combine into more than {limit:,} rows")
     index: dict[tuple, list[Solution]] = {}
     for r in right:
         index.setdefault(tuple(r.get(v) for v in shared), []).append(r)
     out = {}
-    for sol in left:
+    for n, sol in enumerate(left):
+        if check is not None and n % 1024 == 0:
+            check()
         key = tuple(sol.get(v) for v in shared)
         if all(k is not None for k in key):
             matches = index.get(key, [])
@@ -814,4 +835,6 @@ def _join(left: list[Solution], right: list[Solution], shared: list[str]) -> lis
         for r in matches:
             merged = {**sol, **r}
             out.setdefault(frozenset(merged.items()), merged)
+        if limit is not None and len(out) > limit:
+            raise AnswerTooLarge(f"its joins make more than {limit:,} intermediate rows")
     return list(out.values())

@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import pyoxigraph as ox
 
@@ -33,9 +34,12 @@ class Federation:
         cancel_event: threading.Event | None = None,
         max_triples: int | None = None,
         max_rows: int | None = None,
+        max_solutions: int | None = None,
     ) -> None:
         """``max_triples``: the most distinct triples a query may fetch; ``max_rows``: the most rows (or
-        CONSTRUCT triples) its answer may have. AnswerTooLarge past either; None: any."""
+        CONSTRUCT triples) its answer may have; ``max_solutions``: the most intermediate rows of the engine's
+        own joins (a product of parts sharing no variable is refused before it is made). AnswerTooLarge past
+        any; None: any."""
         names = [s.name for s in sources]
         if len(set(names)) != len(names):
             raise ValueError(f"source names must be unique: {names}")
@@ -47,6 +51,10 @@ class Federation:
         self.cancel_event = cancel_event or threading.Event()
         self.max_triples = max_triples
         self.max_rows = max_rows
+        self.max_solutions = max_solutions
+        # computes the answer from the fetched triples (evaluate_fetched); a caller may run it elsewhere, e.g.
+        # in a process it can kill: Oxigraph's evaluation cannot be interrupted
+        self.evaluator: Callable[[Evaluation], QueryResult] | None = None
         # ASK answers are cached across queries, as FedX does.
         self.ask_cache: dict[tuple[str, str], bool] = {}
 
@@ -94,6 +102,7 @@ class Federation:
                 batch_size=self.batch_size,
                 count_probe_batches=self.count_probe_batches,
                 max_triples=self.max_triples,
+                max_solutions=self.max_solutions,
             )
             # without provenance, a query only one source can match is that source's to answer (whole.py)
             result = None if provenance else fetcher.answer_whole(parsed)
@@ -106,12 +115,8 @@ class Federation:
         if result is None and progress is not None:
             progress(_evaluating(fetcher))
         if result is None:
-            store = ox.Store()
-            store.extend(ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in fetcher.triples)
-            result = _evaluate(store, text, base_iri, parsed.kind, self.max_rows)
-            if provenance:
-                rows = result.rows if parsed.kind == "SELECT" else None
-                result.provenance = compute_provenance(parsed.algebra, patterns, store, fetcher.triples, rows)
+            evaluate = self.evaluator or evaluate_fetched
+            result = evaluate(Evaluation(parsed, base_iri, fetcher.triples, patterns, provenance, self.max_rows))
         result.patterns = [p.text for p in patterns]
         result.partial = bool(fetcher.failed)
         result.failed_sources = dict(fetcher.failed)
@@ -149,6 +154,30 @@ def _reuse(parsed: ParsedQuery | None, text: str, base_iri: str | None) -> Parse
     return parse_query(text, base_iri)
 
 
+@dataclass
+class Evaluation:
+    """The last step of a federated query: its answer (and provenance) from the triples fetched for it."""
+
+    parsed: ParsedQuery
+    base_iri: str | None
+    triples: Mapping[ox.Triple, set[str]]  # each fetched triple and the sources that hold it
+    patterns: list
+    provenance: bool
+    max_rows: int | None
+
+
+def evaluate_fetched(job: Evaluation) -> QueryResult:
+    """The query over the fetched triples with Oxigraph, then each row's provenance, in this thread."""
+    store = ox.Store()
+    store.extend(ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in job.triples)
+    parsed = job.parsed
+    result = _evaluate(store, parsed.text, job.base_iri, parsed.kind, job.max_rows)
+    if job.provenance:
+        rows = result.rows if parsed.kind == "SELECT" else None
+        result.provenance = compute_provenance(parsed.algebra, job.patterns, store, job.triples, rows)
+    return result
+
+
 def _evaluate(store: ox.Store, text: str, base_iri: str | None, kind: str, max_rows: int | None) -> QueryResult:
     """The original query over the fetched triples, at most ``max_rows`` rows (or triples) of it. Kept out of
     ``Federation.query``: rdflib's parser leaves reference cycles through that frame, and pyoxigraph results
@@ -173,4 +202,4 @@ def _evaluate(store: ox.Store, text: str, base_iri: str | None, kind: str, max_r
     return result
 
 
-__all__ = ["Federation", "SourceError"]
+__all__ = ["Evaluation", "Federation", "SourceError", "evaluate_fetched"]

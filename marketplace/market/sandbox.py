@@ -1,4 +1,5 @@
 """Running a query from anyone within a time, memory and size limit: in a forked child, killed past the limit.
+(``run_limited`` for a catalog query; ``call_limited`` for any call, e.g. a data query's last step.)
 
 pyoxigraph cannot be interrupted once a query runs, and the catalog endpoint is free and needs no sign-in: a
 query joining the catalog with itself six times would otherwise hold a web thread, and a core, for days. The
@@ -12,12 +13,14 @@ from __future__ import annotations
 import faulthandler
 import json
 import os
+import pickle
 import resource
 import select
 import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import pyoxigraph as ox
 
@@ -38,6 +41,7 @@ class Rendered(Exception):
 
 
 Renderer = Callable[[object], tuple[bytes, str]]  # pyoxigraph answer -> (body, content type)
+T = TypeVar("T")
 
 
 def run_limited(
@@ -72,12 +76,7 @@ def run_limited(
 def _child(store: ox.Store, query: str, render: Renderer, out: int, max_memory: int) -> None:
     code = 0
     try:
-        # on top of what the child shares with its parent already: the limit counts the whole address space
-        limit = _address_space() + max_memory
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-        # Oxigraph aborts when an allocation fails: no core dump of the web process's image, no traceback
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        faulthandler.disable()
+        _limit_memory(max_memory)
         try:
             body, content_type = render(store.query(query))
             head = {"status": 200, "content_type": content_type}
@@ -94,6 +93,86 @@ def _child(store: ox.Store, query: str, render: Renderer, out: int, max_memory: 
         code = 1
     finally:
         os._exit(code)  # no atexit, no Django clean-up, no flushing of the parent's buffers
+
+
+class LimitExceeded(Exception):
+    """A call in a child ran past a limit; ``kind``: "time", "memory" or "size"."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+    def __reduce__(self):  # raised in the child, pickled to the parent
+        return type(self), (self.kind, str(self))
+
+
+def call_limited(fn: Callable[[], T], *, seconds: float, max_bytes: int, max_memory: int) -> T:
+    """``fn()`` in a forked child, killed past the limits (LimitExceeded); what it returns, pickled, or the
+    exception it raised, raised here. ``max_bytes`` bounds the pickled result."""
+    read_end, write_end = os.pipe()
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(read_end)
+        os.close(write_end)
+        raise
+    if pid == 0:  # the child: never returns
+        os.close(read_end)
+        _call_in_child(fn, write_end, max_memory)
+    os.close(write_end)
+    try:
+        data, refused = _read(read_end, seconds, max_bytes)
+    except BaseException:  # interrupted while waiting: leave no child running, nor a zombie
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        raise
+    finally:
+        os.close(read_end)
+    if refused is not None:
+        os.kill(pid, signal.SIGKILL)
+    _, status = os.waitpid(pid, 0)
+    if refused is not None:
+        kind = "time" if refused.status == 504 else "size"
+        raise LimitExceeded(kind, refused.body.decode())
+    head, _, body = data.partition(b"\n")
+    if head not in (b"returned", b"raised"):  # died before writing: killed for memory, or crashed
+        if os.WIFSIGNALED(status):
+            raise LimitExceeded("memory", f"it needed more than {max_memory:,} bytes of memory")
+        raise RuntimeError("the child process ended without an answer")
+    value = pickle.loads(body)  # written by our own child
+    if head == b"raised":
+        raise value
+    return value
+
+
+def _call_in_child(fn: Callable[[], object], out: int, max_memory: int) -> None:
+    code = 0
+    try:
+        _limit_memory(max_memory)
+        try:
+            head, payload = b"returned", pickle.dumps(fn(), protocol=pickle.HIGHEST_PROTOCOL)
+        except MemoryError:
+            error = LimitExceeded("memory", f"it needed more than {max_memory:,} bytes of memory")
+            head, payload = b"raised", pickle.dumps(error)
+        except Exception as exc:  # noqa: BLE001 - raised again in the parent
+            try:
+                head, payload = b"raised", pickle.dumps(exc)
+            except Exception:  # noqa: BLE001 - an exception that does not pickle: its words
+                head, payload = b"raised", pickle.dumps(RuntimeError(f"{type(exc).__name__}: {exc}"))
+        _write_all(out, head + b"\n" + payload)
+    except BaseException:  # noqa: BLE001 - the parent reports a child that wrote nothing
+        code = 1
+    finally:
+        os._exit(code)  # no atexit, no Django clean-up, no flushing of the parent's buffers
+
+
+def _limit_memory(max_memory: int) -> None:
+    # on top of what the child shares with its parent already: the limit counts the whole address space
+    limit = _address_space() + max_memory
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    # Oxigraph aborts when an allocation fails: no core dump of the web process's image, no traceback
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    faulthandler.disable()
 
 
 def _address_space() -> int:

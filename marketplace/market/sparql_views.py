@@ -24,7 +24,7 @@ from .models import QueryJob
 from .selectors import latest_quote
 from .services import delivery
 from .services.purchases import quote_purchase
-from .services.queries import TIMED_OUT, job_create, job_message, job_run
+from .services.queries import TIMED_OUT, TOO_LARGE, job_create, job_message, job_run
 
 OX_RESULTS = {
     "json": ox.QueryResultsFormat.JSON,
@@ -204,10 +204,14 @@ def data_endpoint(request):
     key = protocol.negotiate(request, graph=graph)
     if key is None:
         return _not_acceptable(graph)
-    job = job_run(job_id=job.pk, asked=job_message(job), time_limit=settings.MARKET_SPARQL_TIME_LIMIT)
+    job = job_run(
+        job_id=job.pk, asked=job_message(job), time_limit=settings.MARKET_SPARQL_TIME_LIMIT, evaluate_apart=True
+    )
     if job.status != QueryJob.Status.QUOTED:
         if job.error.startswith(TIMED_OUT):
             return _error(504, job.error)
+        if job.error.startswith(TOO_LARGE):
+            return _error(413, job.error)
         return _error(502 if "provider" in job.error else 400, job.error or "The query could not be answered.")
     quote = latest_quote(job=job)
     if not quote.complete:

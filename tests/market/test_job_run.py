@@ -264,6 +264,55 @@ def test_the_data_endpoint_stops_a_query_past_its_time_limit(publishers, buyer, 
     assert job.status == QueryJob.Status.FAILED and job.error.startswith(queries.TIMED_OUT)
 
 
+CROSS = "SELECT (COUNT(*) AS ?n) WHERE { " + " ".join(f"?s{i} ?p{i} ?o{i} ." for i in range(8)) + " }"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_data_endpoint_refuses_a_product_of_parts_sharing_no_variable_at_once(market, token_client):
+    # eight copies of every triple: the engine would join them in the web process, for days
+    import time
+
+    started = time.monotonic()
+    response = token_client.get("/sparql/data", {"query": CROSS}, HTTP_ACCEPT="application/sparql-results+json")
+    assert response.status_code == 413, response.content
+    assert b"parts of it that share no variable combine into more than 1,000,000 rows" in response.content
+    assert time.monotonic() - started < 5.0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_data_endpoint_stops_an_answer_computed_past_its_time_limit(market, token_client, settings, monkeypatch):
+    # Oxigraph's evaluation of the fetched triples cannot be interrupted, nor can this one: it runs in a child
+    # process, killed at the time limit
+    import time
+
+    from sparql import federation
+
+    real = federation.evaluate_fetched
+    monkeypatch.setattr(queries, "evaluate_fetched", lambda evaluation: time.sleep(3600))
+    settings.MARKET_SPARQL_TIME_LIMIT = 2.0
+    started = time.monotonic()
+    response = token_client.get("/sparql/data", {"query": REVIEWED}, HTTP_ACCEPT="application/sparql-results+json")
+    elapsed = time.monotonic() - started
+    assert response.status_code == 504, response.content
+    assert b"ran longer than this endpoint allows" in response.content and b"(2 s)" in response.content
+    assert elapsed < 6.0
+    monkeypatch.setattr(queries, "evaluate_fetched", real)
+    answered = token_client.get("/sparql/data", {"query": REVIEWED}, HTTP_ACCEPT="application/sparql-results+json")
+    assert answered.status_code in (200, 402), answered.content  # the endpoint goes on answering
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_data_endpoint_refuses_an_answer_needing_more_memory_than_allowed(
+    market, token_client, settings, monkeypatch
+):
+    # an evaluation that allocates 200 MB, in a child allowed 50 MB more than it shares with the web process
+    monkeypatch.setattr(queries, "evaluate_fetched", lambda evaluation: bytearray(200_000_000))
+    settings.MARKET_SPARQL_MAX_MEMORY = 50_000_000
+    response = token_client.get("/sparql/data", {"query": REVIEWED}, HTTP_ACCEPT="application/sparql-results+json")
+    assert response.status_code == 413, response.content
+    assert b"too large for the market: it needed more than 50,000,000 bytes of memory" in response.content
+
+
 @pytest.mark.django_db(transaction=True)  # the watcher claims the job from its own connection
 def test_a_job_without_a_time_limit_is_not_stopped(publishers, buyer, slow_endpoint):
     slow = make_remote(publishers["acme-data"], "Slow", slow_endpoint.url)

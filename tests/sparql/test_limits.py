@@ -71,3 +71,39 @@ def test_a_federation_fetches_at_most_max_triples_and_answers_at_most_max_rows()
     assert len(Federation([_hosted(200)], max_rows=200).query(construct).triples) == 200
     assert len(Federation([_hosted(200)], max_triples=200).query(query).rows) == 200
     assert len(Federation([_hosted(200)]).query(query).rows) == 200
+
+
+def test_the_engine_refuses_to_join_more_intermediate_rows_than_max_solutions():
+    import time
+
+    # each copy of the pattern is fetched on its own; the engine would join the copies in Python
+    product = "SELECT (COUNT(*) AS ?n) WHERE { " + " ".join(f"?s{i} ?p{i} ?o{i} ." for i in range(6)) + " }"
+    started = time.monotonic()
+    with pytest.raises(AnswerTooLarge, match="share no variable combine into more than 1,000 rows"):
+        Federation([_hosted(30), HostedStore(ox.Store(), name="y")], max_solutions=1000).query(product)
+    assert time.monotonic() - started < 2.0
+    # joins on a shared variable: counted as they grow
+    chain = "SELECT * WHERE { ?a <http://x.example/p> ?o . ?b <http://x.example/p> ?o }"
+    assert (
+        len(Federation([_hosted(200), HostedStore(ox.Store(), name="y")], max_solutions=1000).query(chain).rows) == 200
+    )
+    two = "SELECT * WHERE { ?a <http://x.example/p> ?o . ?b <http://x.example/p> ?c }"
+    with pytest.raises(AnswerTooLarge, match="more than 1,000"):
+        Federation([_hosted(40), HostedStore(ox.Store(), name="y")], max_solutions=1000).query(two)
+    assert len(Federation([_hosted(30), HostedStore(ox.Store(), name="y")], max_solutions=1000).query(two).rows) == 900
+
+
+def test_a_join_in_the_engine_stops_at_a_cancel():
+    from sparql import QueryCancelled
+    from sparql.execution import _join
+
+    looks = []
+
+    def check():  # as the Fetcher's cancel check, once the time limit has set the event
+        looks.append(1)
+        if len(looks) > 1:
+            raise QueryCancelled("stopped")
+
+    with pytest.raises(QueryCancelled):
+        _join([{"a": i} for i in range(5000)], [{"b": 1}], [], None, check)
+    assert len(looks) == 2  # looked again after 1,024 rows

@@ -19,10 +19,12 @@ from django.utils import timezone
 from marketplace.allocation import STRATEGIES
 from sparql import AnswerTooLarge, Federation, QueryCancelled, QuerySyntaxError, SourceError, UnsupportedQuery
 from sparql.algebra import check_query
+from sparql.federation import Evaluation, evaluate_fetched
 from sparql.planning import PathPattern
 from sparql.provenance import collect_patterns
+from sparql.results import QueryResult
 
-from .. import held
+from .. import held, sandbox
 from ..errors import InvalidAsk, NotAllowed, TooManyQuotes
 from ..models import QueryJob
 from ..pricing import BLANKET
@@ -35,6 +37,7 @@ MAX_QUERY_CHARS = 100_000
 PROGRESS_INTERVAL = 0.3
 TIMED_OUT = "The query ran longer than this endpoint allows; ask it through the API, which runs it in the background"
 JOB_TIMED_OUT = "The query ran longer than the market allows a query to run"
+TOO_LARGE = "The query is too large for the market"
 WATCH_AFTER = 0.2  # seconds before a query gets its progress and cancel watcher
 _HELD_FIELDS = ["variables", "rows_available", "answer", "provenance", "federation_seconds"]
 
@@ -259,6 +262,21 @@ class _Watcher:
             self.federation.cancel()
 
 
+EVALUATION_MAX_BYTES = 2_000_000_000  # of a pickled answer from the child: MARKET_MAX_ANSWER_ROWS bounds it first
+
+
+def _evaluator_apart(deadline: float):
+    def evaluate(evaluation: Evaluation) -> QueryResult:
+        return sandbox.call_limited(
+            lambda: evaluate_fetched(evaluation),
+            seconds=max(0.0, deadline - time.monotonic()),
+            max_bytes=EVALUATION_MAX_BYTES,
+            max_memory=settings.MARKET_SPARQL_MAX_MEMORY,
+        )
+
+    return evaluate
+
+
 ASKED_FIELDS = ("buyer_id", "query", "kind", "value_per_row", "budget", "include", "exclude", "strategy")
 
 
@@ -339,12 +357,19 @@ def _derivations(result, patterns_have_paths: bool) -> list[list[dict[str, list[
 
 
 def job_run(
-    *, job_id, asked: dict | None = None, time_limit: float | None = None, timed_out: str = TIMED_OUT
+    *,
+    job_id,
+    asked: dict | None = None,
+    time_limit: float | None = None,
+    timed_out: str = TIMED_OUT,
+    evaluate_apart: bool = False,
 ) -> QueryJob:
     """Run the federated query of a queued job, hold its answer and provenance, and quote it. ``asked``: the
     job's ``job_message``, as its task carries it. With ``time_limit`` (seconds) the federation is stopped at
-    its next request past it and the job fails with ``timed_out``. Returns the job as it ended, or as another
-    runner or the buyer left it."""
+    its next request past it and the job fails with ``timed_out``. ``evaluate_apart`` (with a time limit): the
+    answer is computed from the fetched triples in a child process, killed at the time limit (Oxigraph's
+    evaluation cannot be interrupted; a web request has no worker's hard limit behind it). Returns the job as
+    it ended, or as another runner or the buyer left it."""
     from .quotes import ask_derivation, quote_in_transaction
 
     job = _job_to_run(job_id, asked)
@@ -361,6 +386,7 @@ def job_run(
         market_sources.build_summaries(selection.datasets),
         max_triples=settings.MARKET_MAX_FETCHED_TRIPLES,
         max_rows=settings.MARKET_MAX_ANSWER_ROWS,
+        max_solutions=settings.MARKET_MAX_INTERMEDIATE_ROWS,
     )
     watcher = _Watcher(job.pk, federation, started_at=job.started_at)
     expired = threading.Event()  # tells the time limit's cancel from the buyer's
@@ -370,6 +396,8 @@ def job_run(
         federation.cancel()
 
     timer = timers.call_later(time_limit, expire) if time_limit else None
+    if evaluate_apart and time_limit:
+        federation.evaluator = _evaluator_apart(time.monotonic() + time_limit)
     watcher.arm()
     started = time.perf_counter()
 
@@ -387,7 +415,11 @@ def job_run(
             return finish(QueryJob.Status.FAILED, f"{timed_out} ({time_limit:g} s).")
         return finish(QueryJob.Status.CANCELLED, "Cancelled by the buyer.")
     except AnswerTooLarge as exc:
-        return finish(QueryJob.Status.FAILED, f"The query is too large for the market: {exc}. Narrow it down.")
+        return finish(QueryJob.Status.FAILED, f"{TOO_LARGE}: {exc}. Narrow it down.")
+    except sandbox.LimitExceeded as exc:
+        if exc.kind == "time":
+            return finish(QueryJob.Status.FAILED, f"{timed_out} ({time_limit:g} s).")
+        return finish(QueryJob.Status.FAILED, f"{TOO_LARGE}: {exc}. Narrow it down.")
     except QuerySyntaxError as exc:
         return finish(QueryJob.Status.FAILED, f"The query does not parse: {exc.message}")
     except UnsupportedQuery as exc:
