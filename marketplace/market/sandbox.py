@@ -48,6 +48,13 @@ def run_limited(
     store: ox.Store, query: str, render: Renderer, *, seconds: float, max_bytes: int, max_memory: int
 ) -> Outcome:
     """``render`` turns the answer into bytes (it may raise Rendered, SyntaxError, OSError or ValueError)."""
+    data, refused, status = _forked(lambda out: _child(store, query, render, out, max_memory), seconds, max_bytes)
+    return refused or _outcome(data, status)
+
+
+def _forked(child: Callable[[int], None], seconds: float, max_bytes: int) -> tuple[bytes, Outcome | None, int]:
+    """Fork; ``child(fd)`` writes to the pipe and exits. What it wrote, the refusal (time or size), and its exit
+    status, once reaped: no child is left running, nor a zombie, whatever happens here."""
     read_end, write_end = os.pipe()
     try:
         pid = os.fork()
@@ -57,11 +64,11 @@ def run_limited(
         raise
     if pid == 0:  # the child: never returns
         os.close(read_end)
-        _child(store, query, render, write_end, max_memory)
+        child(write_end)
     os.close(write_end)
     try:
         data, refused = _read(read_end, seconds, max_bytes)
-    except BaseException:  # interrupted while waiting: leave no child running, nor a zombie
+    except BaseException:  # interrupted while waiting
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
         raise
@@ -70,7 +77,7 @@ def run_limited(
     if refused is not None:
         os.kill(pid, signal.SIGKILL)
     _, status = os.waitpid(pid, 0)
-    return refused or _outcome(data, status)
+    return data, refused, status
 
 
 def _child(store: ox.Store, query: str, render: Renderer, out: int, max_memory: int) -> None:
@@ -109,31 +116,9 @@ class LimitExceeded(Exception):
 def call_limited(fn: Callable[[], T], *, seconds: float, max_bytes: int, max_memory: int) -> T:
     """``fn()`` in a forked child, killed past the limits (LimitExceeded); what it returns, pickled, or the
     exception it raised, raised here. ``max_bytes`` bounds the pickled result."""
-    read_end, write_end = os.pipe()
-    try:
-        pid = os.fork()
-    except OSError:
-        os.close(read_end)
-        os.close(write_end)
-        raise
-    if pid == 0:  # the child: never returns
-        os.close(read_end)
-        _call_in_child(fn, write_end, max_memory)
-    os.close(write_end)
-    try:
-        data, refused = _read(read_end, seconds, max_bytes)
-    except BaseException:  # interrupted while waiting: leave no child running, nor a zombie
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-        raise
-    finally:
-        os.close(read_end)
+    data, refused, status = _forked(lambda out: _call_in_child(fn, out, max_memory), seconds, max_bytes)
     if refused is not None:
-        os.kill(pid, signal.SIGKILL)
-    _, status = os.waitpid(pid, 0)
-    if refused is not None:
-        kind = "time" if refused.status == 504 else "size"
-        raise LimitExceeded(kind, refused.body.decode())
+        raise LimitExceeded("time" if refused.status == 504 else "size", refused.body.decode())
     head, _, body = data.partition(b"\n")
     if head not in (b"returned", b"raised"):  # died before writing: killed for memory, or crashed
         if os.WIFSIGNALED(status):
