@@ -263,9 +263,9 @@ MARKET_JOB_TIME_LIMIT = float(os.environ.get("MARKET_JOB_TIME_LIMIT", "900"))
 MARKET_MAX_FETCHED_TRIPLES = int(os.environ.get("MARKET_MAX_FETCHED_TRIPLES", "500000"))
 # the most rows (or CONSTRUCT triples) one answer may have: it is held, priced and stored whole
 MARKET_MAX_ANSWER_ROWS = int(os.environ.get("MARKET_MAX_ANSWER_ROWS", "200000"))
-# the most intermediate rows the engine's own joins may make (in the worker or web process, about 10 s of CPU
-# and 1 GB at the limit)
-MARKET_MAX_INTERMEDIATE_ROWS = int(os.environ.get("MARKET_MAX_INTERMEDIATE_ROWS", "1000000"))
+# the most intermediate rows the engine's own joins may make, in the worker or web process (a few seconds of
+# CPU and some hundreds of MB at the limit)
+MARKET_MAX_INTERMEDIATE_ROWS = int(os.environ.get("MARKET_MAX_INTERMEDIATE_ROWS", "500000"))
 # The free catalog endpoint runs each query in a child process killed past these (market/sandbox.py).
 MARKET_CATALOG_TIME_LIMIT = float(os.environ.get("MARKET_CATALOG_TIME_LIMIT", "10"))
 MARKET_CATALOG_MAX_BYTES = int(os.environ.get("MARKET_CATALOG_MAX_BYTES", str(50_000_000)))
