@@ -84,6 +84,11 @@ def main() -> None:
     )
     parser.add_argument("--queries", default="", help="comma-separated names (q01,q09,...); default: all")
     parser.add_argument("--phases", action="store_true", help="also print where the market's own time goes")
+    parser.add_argument(
+        "--evaluate-apart",
+        action="store_true",
+        help="compute each answer in a forked child, as /sparql/data does (its cost: compare with a run without)",
+    )
     parser.add_argument("--profile", default="", help="write a cProfile of the market's jobs to this file")
     parser.add_argument(
         "--database-url", default="", help="an empty database to use (default: SQLite in a temporary folder)"
@@ -179,7 +184,12 @@ def main() -> None:
                 created = time.perf_counter()
                 parse_cached.cache_clear()
                 # as the task runs it: with the ask its message carries, under the job time limit
-                job = job_run(job_id=job.pk, asked=job_message(job), time_limit=settings.MARKET_JOB_TIME_LIMIT)
+                job = job_run(
+                    job_id=job.pk,
+                    asked=job_message(job),
+                    time_limit=settings.MARKET_JOB_TIME_LIMIT,
+                    evaluate_apart=args.evaluate_apart,
+                )
                 if args.phases:
                     phases.setdefault(PHASES["job_create"], []).append(created - start)
                 elapsed = time.perf_counter() - start
