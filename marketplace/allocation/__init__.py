@@ -1,6 +1,7 @@
-"""Which answer rows a buyer buys: min cut, enumeration, integer program (HiGHS) or greedy; pure, no Django."""
+"""Which answer rows a buyer buys: enumeration, min cut, a Lagrangian bound, integer program (HiGHS) or greedy;
+pure, no Django."""
 
-from .dispatch import MILP_MAX_DERIVATIONS, STRATEGIES, allocate
+from .dispatch import MILP_MAX_DERIVATIONS, SOLVED_BY, STRATEGIES, allocate
 from .model import (
     Allocation,
     AllocationError,
@@ -18,6 +19,7 @@ from .model import (
 
 __all__ = [
     "MILP_MAX_DERIVATIONS",
+    "SOLVED_BY",
     "STRATEGIES",
     "Allocation",
     "AllocationError",

@@ -16,6 +16,14 @@ from .model import Allocation, Problem, StrategyNotApplicable, UnknownStrategy
 from .solution import Solution, finish
 
 STRATEGIES = ("auto", "mincut", "milp", "greedy")
+# what each solver's name on a quote means, for people reading one
+SOLVED_BY = {
+    "exhaustive": "every choice of the shared items enumerated: exact",
+    "mincut": "a minimum cut (each row has one way to be derived, no budget): exact",
+    "lagrangian": "a bound that prices the budget in, met by the rows bought: exact when it says optimal",
+    "milp": "an integer program (HiGHS): exact when it says optimal",
+    "greedy": "rows taken best value for money first: within the gap of the best",
+}
 # From bench/allocation/run.py (docs/benchmarks/allocation.md). With a binding budget the integer program
 # takes 1-2.4 s at 10k rows (15k derivations) and does not finish at 100k, while the greedy stays within 1%
 # of the optimum; HiGHS may also overrun its time limit in presolve on large models. Without one (run without

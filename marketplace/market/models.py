@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from marketplace.accounts.models import Organisation
+from marketplace.allocation import SOLVED_BY
 from marketplace.catalog.models import Dataset
 
 
@@ -173,6 +174,11 @@ class Quote(models.Model):
     @property
     def complete(self) -> bool:
         return self.job.rows_available is not None and self.rows_in_quote == self.job.rows_available
+
+    @property
+    def solved_by(self) -> str:
+        """What the allocation's strategy means, in words."""
+        return SOLVED_BY.get(self.strategy, self.strategy)
 
 
 class QuoteLine(models.Model):

@@ -401,3 +401,14 @@ def test_parts_too_tangled_to_enumerate_are_not_enumerated(n: int) -> None:
 
 def test_parts_too_tangled_to_enumerate_go_to_the_integer_program() -> None:
     assert allocate(_clique(12)).strategy == "milp"
+
+
+def test_every_solver_a_quote_can_name_is_explained() -> None:
+    import re
+    from pathlib import Path
+
+    from marketplace.allocation import SOLVED_BY
+
+    package = Path(__file__).resolve().parents[2] / "marketplace" / "allocation"
+    named = {m for f in package.glob("*.py") for m in re.findall(r'strategy="(\w+)"', f.read_text())}
+    assert named and named <= set(SOLVED_BY)

@@ -3,6 +3,7 @@
 import pytest
 from django.urls import reverse
 
+from marketplace.allocation import SOLVED_BY
 from marketplace.market.models import QueryJob
 from marketplace.market.services.queries import job_run
 
@@ -25,6 +26,7 @@ def test_ask_follow_buy_and_read_results_in_the_ui(market, buyer, client):
     assert "Rows available" in page and "data-buy" in page and "?name" in page
     assert not any(secret in page for secret in SECRETS)
     quote = job.quotes.get()
+    assert f'<abbr title="{SOLVED_BY[quote.strategy]}">{quote.strategy}</abbr>' in page  # the solver, in words
     bought = client.post(reverse("market:job-buy", kwargs={"pk": job.pk}), {"quote": quote.pk})
     assert bought.status_code == 302 and bought["Location"] == reverse("market:receipt", kwargs={"pk": job.pk})
     receipt = client.get(bought["Location"]).content.decode()
