@@ -259,6 +259,10 @@ MARKET_SPARQL_TIME_LIMIT = float(os.environ.get("MARKET_SPARQL_TIME_LIMIT", "60"
 MARKET_SPARQL_MAX_MEMORY = int(os.environ.get("MARKET_SPARQL_MAX_MEMORY", str(2_000_000_000)))
 # seconds a query job may run in a worker (stopped at the engine's next request past it)
 MARKET_JOB_TIME_LIMIT = float(os.environ.get("MARKET_JOB_TIME_LIMIT", "900"))
+# the worker computes each answer from the fetched triples in a forked child killed at the job's time limit
+# (about 20 ms a job): for a worker that cannot kill a task itself, as a thread pool's (scripts/run.sh); a
+# prefork worker kills the task's process past its hard time limit
+MARKET_WORKER_EVALUATES_APART = env_bool("MARKET_WORKER_EVALUATES_APART", False)
 # the most distinct triples one query may fetch from the providers (the worker holds them in memory)
 MARKET_MAX_FETCHED_TRIPLES = int(os.environ.get("MARKET_MAX_FETCHED_TRIPLES", "500000"))
 # the most rows (or CONSTRUCT triples) one answer may have: it is held, priced and stored whole

@@ -12,7 +12,8 @@ $PY manage.py migrate --noinput -v0
 $PY manage.py load_demo
 
 mkdir -p var/log
-setsid $PY -m celery -A config worker --beat --schedule "var/celerybeat-schedule" --loglevel=INFO --concurrency=2 --pool=threads >var/log/worker.log 2>&1 &
+# a thread pool cannot kill a task: the worker computes answers in a child process it can kill
+MARKET_WORKER_EVALUATES_APART=1 setsid $PY -m celery -A config worker --beat --schedule "var/celerybeat-schedule" --loglevel=INFO --concurrency=2 --pool=threads >var/log/worker.log 2>&1 &
 WORKER=$!
 trap 'kill -TERM -- -$WORKER 2>/dev/null || kill $WORKER 2>/dev/null; wait $WORKER 2>/dev/null' EXIT INT TERM
 echo "Worker started (log: var/log/worker.log). Web: http://$HOST:$PORT/"

@@ -353,6 +353,27 @@ def test_a_query_job_in_the_worker_is_stopped_past_the_job_time_limit(publishers
     assert stored.error == f"{queries.JOB_TIMED_OUT} (0.5 s)."
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_that_evaluates_apart_stops_a_stuck_evaluation_at_the_job_time_limit(
+    market, buyer, settings, monkeypatch
+):
+    # as `make run`'s thread pool, which cannot kill a task: the evaluation (simulated: a sleep, as
+    # uninterruptible as Oxigraph's) runs in a child killed at the limit
+    import time
+
+    from marketplace.market.tasks import run_query_job
+
+    monkeypatch.setattr(queries, "evaluate_fetched", lambda evaluation: time.sleep(3600))
+    settings.MARKET_WORKER_EVALUATES_APART = True
+    settings.MARKET_JOB_TIME_LIMIT = 1.0
+    job = job_create(buyer=buyer, query=REVIEWED, run=False)
+    started = time.monotonic()
+    run_query_job.run(str(job.pk), job_message(job))  # the task's body, as the worker runs it
+    assert time.monotonic() - started < 5.0
+    stored = QueryJob.objects.get(pk=job.pk)
+    assert stored.status == QueryJob.Status.FAILED and stored.error.startswith(queries.JOB_TIMED_OUT)
+
+
 @pytest.mark.django_db
 def test_an_answer_with_more_rows_than_allowed_fails_with_a_clear_reason(market, buyer, settings):
     settings.MARKET_MAX_ANSWER_ROWS = 2  # REVIEWED has 3 rows
