@@ -808,6 +808,9 @@ def _distinct(rows: list[Solution]) -> list[Solution]:
     return list(seen.values())
 
 
+CHECK_EVERY = 1024  # rows a join looks at between two looks at the cancel event
+
+
 def _join(
     left: list[Solution],
     right: list[Solution],
@@ -824,14 +827,18 @@ def _join(
     for r in right:
         index.setdefault(tuple(r.get(v) for v in shared), []).append(r)
     out = {}
-    for n, sol in enumerate(left):
-        if check is not None and n % 1024 == 0:
+    work, next_check = 0, 0  # rows looked at: a row with an unbound key is compared with all of ``right``
+    for sol in left:
+        if check is not None and work >= next_check:
             check()
+            next_check = work + CHECK_EVERY
         key = tuple(sol.get(v) for v in shared)
         if all(k is not None for k in key):
             matches = index.get(key, [])
+            work += 1
         else:
             matches = [r for r in right if all(sol.get(v) is None or sol[v] == r.get(v) for v in shared)]
+            work += len(right)
         for r in matches:
             merged = {**sol, **r}
             out.setdefault(frozenset(merged.items()), merged)

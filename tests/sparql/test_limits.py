@@ -107,3 +107,9 @@ def test_a_join_in_the_engine_stops_at_a_cancel():
     with pytest.raises(QueryCancelled):
         _join([{"a": i} for i in range(5000)], [{"b": 1}], [], None, check)
     assert len(looks) == 2  # looked again after 1,024 rows
+    # a row whose key is unbound is compared with every row of the other side: that counts as much work
+    looks.clear()
+    unbound = [{"a": i} for i in range(10)]  # ?b unbound on the left
+    with pytest.raises(QueryCancelled):
+        _join(unbound, [{"a": j, "b": j} for j in range(5000)], ["a", "b"], None, check)
+    assert len(looks) == 2  # after the first row's 5,000 comparisons, not after 1,024 rows
