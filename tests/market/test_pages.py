@@ -54,3 +54,19 @@ def test_results_are_paginated(market, buyer, client, monkeypatch):
     ordered = sorted(SECRETS)
     assert all(s in first for s in ordered[:3]) and ordered[3] not in first
     assert ordered[3] in second and "Page 2 of 2" in second
+
+
+@pytest.mark.django_db
+def test_a_job_computing_its_answer_says_so(market, buyer, client):
+    from marketplace.market.services.queries import job_create
+
+    client.force_login(buyer)
+    job = job_create(buyer=buyer, query=f"SELECT ?p WHERE {{ ?p <{EX}name> ?n }}", run=False)
+    progress = {"phase": "evaluating", "requests": 4, "sources_contacted": 2, "triples_fetched": 120}
+    QueryJob.objects.filter(pk=job.pk).update(status=QueryJob.Status.RUNNING, progress=progress)
+    status = client.get(reverse("market:job-status", kwargs={"pk": job.pk})).json()
+    assert status["status_label"] == (
+        "Running the query: 2 sources contacted, 4 requests, 120 triples; computing the answer and which data each row"
+        " needs"
+    )
+    assert status["finished"] is False
