@@ -255,7 +255,8 @@ MARKET_ALLOCATION_TIME_LIMIT = float(os.environ.get("MARKET_ALLOCATION_TIME_LIMI
 # /sparql/data answers within the request: a query running longer is stopped (the API runs it in the background)
 MARKET_SPARQL_TIME_LIMIT = float(os.environ.get("MARKET_SPARQL_TIME_LIMIT", "60"))
 # bytes the last step of a /sparql/data query (the answer from the fetched triples, in a child process killed
-# past the time limit) may allocate beyond what it shares with the web process
+# past the time limit) may allocate beyond what it shares with its parent; also a worker's, when it computes
+# answers apart (MARKET_WORKER_EVALUATES_APART)
 MARKET_SPARQL_MAX_MEMORY = int(os.environ.get("MARKET_SPARQL_MAX_MEMORY", str(2_000_000_000)))
 # seconds a query job may run in a worker (stopped at the engine's next request past it)
 MARKET_JOB_TIME_LIMIT = float(os.environ.get("MARKET_JOB_TIME_LIMIT", "900"))

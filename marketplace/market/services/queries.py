@@ -185,9 +185,9 @@ class _Watcher:
     started by the engine's first progress report past that time (after a request), which waits for the first
     look at the job, so that a cancel made in the meantime stops the engine before its next request, as if the
     thread had been there all along; or, once ``arm`` is called, by a timer at that time, so that a query
-    evaluating its answer without a report is shown running too. When the claim finds the job no longer queued (cancelled meanwhile, or
-    another runner of a redelivered task has it), the engine is stopped and ``lost`` tells the runner to write
-    nothing."""
+    evaluating its answer without a report is shown running too. When the claim finds the job no longer
+    queued (cancelled meanwhile, or another runner of a redelivered task has it), the engine is stopped and
+    ``lost`` tells the runner to write nothing."""
 
     def __init__(self, job_id, federation: Federation, after: float | None = None, started_at=None) -> None:
         self.job_id = job_id
