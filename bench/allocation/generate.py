@@ -14,7 +14,6 @@ from marketplace.allocation import Problem, Row
 
 # provider: (price per triple, access fee), minor units
 PROVIDERS = {"acme": (3, 400), "bibl": (2, 0), "corp": (5, 200), "open": (0, 0)}
-NAMES = list(PROVIDERS)
 
 
 def generate(
@@ -23,25 +22,33 @@ def generate(
     alternatives: float = 0.0,
     budget_fraction: float | None = None,
     valued: bool = True,
+    providers: int | None = None,
     seed: int = 0,
 ) -> Problem:
-    """``valued=False``: rows without a value, as a buyer who gives none asks (as many rows as fit the budget)."""
+    """``valued=False``: rows without a value, as a buyer who gives none asks (as many rows as fit the budget).
+    ``providers``: that many providers instead of the four above, each with an access fee (50, 100, ...) and
+    1-5 a triple, holding triples evenly."""
+    if providers is None:
+        table, holds, holds_labels = PROVIDERS, [0.35, 0.3, 0.25, 0.1], [0.4, 0.3, 0.3, 0.0]
+    else:
+        table, holds, holds_labels = {f"p{i}": (1 + i % 5, 50 * (i + 1)) for i in range(providers)}, None, None
+    names = list(table)
     rng = np.random.default_rng(seed)
     n_orgs = max(1, n_rows // 20)
     org = np.minimum(rng.zipf(1.6, n_rows) - 1, n_orgs - 1)
-    holder = rng.choice(len(NAMES), size=(n_rows, 3), p=[0.35, 0.3, 0.25, 0.1])
-    org_holder = rng.choice(len(NAMES), size=n_orgs, p=[0.4, 0.3, 0.3, 0.0])
+    holder = rng.choice(len(names), size=(n_rows, 3), p=holds)
+    org_holder = rng.choice(len(names), size=n_orgs, p=holds_labels)
     holder[:, 2] = org_holder[org]
-    second = (holder + rng.integers(1, len(NAMES), size=(n_rows, 3))) % len(NAMES)
+    second = (holder + rng.integers(1, len(names), size=(n_rows, 3))) % len(names)
     has_alt = rng.random((n_rows, 3)) < alternatives
     org_alt = rng.random(n_orgs) < alternatives
-    org_second = (org_holder + rng.integers(1, len(NAMES), size=n_orgs)) % len(NAMES)
+    org_second = (org_holder + rng.integers(1, len(names), size=n_orgs)) % len(names)
     has_alt[:, 2] = org_alt[org]
     second[:, 2] = org_second[org]
     values = rng.integers(1, 16, size=n_rows)
 
     prices: dict[str, int] = {}
-    for name, (_, fee) in PROVIDERS.items():
+    for name, (_, fee) in table.items():
         prices[f"fee:{name}"] = fee
     rows = []
     for s in range(n_rows):
@@ -51,9 +58,9 @@ def generate(
             held = [int(holder[s, t])] + ([int(second[s, t])] if has_alt[s, t] else [])
             opts = []
             for p in held:
-                name = NAMES[p]
+                name = names[p]
                 item = f"{name}:{triples[t]}"
-                prices[item] = PROVIDERS[name][0]
+                prices[item] = table[name][0]
                 opts.append((item, f"fee:{name}"))
             options.append(opts)
         derivations = [frozenset()]

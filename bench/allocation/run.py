@@ -30,6 +30,8 @@ VARIANTS = {
     "alternatives+budget": {"alternatives": 0.2, "budget_fraction": 0.3},
     # no value per row: the most rows within the budget, then the least cost (objective = - cost)
     "no values+budget": {"alternatives": 0.2, "budget_fraction": 0.3, "valued": False},
+    # eight providers, each with an access fee: 9 hubs (the fees and the most popular label), 512 hub sets
+    "8 providers+budget": {"alternatives": 0.2, "budget_fraction": 0.3, "providers": 8},
 }
 
 _PROBLEM: Problem | None = None  # set before forking, so children share it copy-on-write

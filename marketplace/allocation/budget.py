@@ -312,27 +312,58 @@ def solve_budget(c: Compiled, p: _Plan) -> Solution:
 
 def _solve_stage(relax: _Relaxation, stage, known: _Point | None = None) -> tuple[_Point, float, int]:
     """The best purchase found (or ``known``, a purchase the stage admits), the bound, and how many relaxations
-    were solved."""
-    searched = {h: _least(stage, h) for h in relax.hub_sets()}
-    searched = {h: points for h, points in searched.items() if points}
-    bounds = {h: min(q.bound for q in points) for h, points in searched.items()}
+    were solved.
+
+    With many hub sets, most cannot hold the best purchase: each is first bounded at one multiplier (that of
+    the least bound of the most promising one, searched first), and searched down to its least bound only if
+    that first bound leaves room above the best purchase found so far."""
+    hub_sets = relax.hub_sets()
+    best, bounds, solved = known, {}, 0
+
+    def search(h: int) -> list[_Point]:
+        nonlocal best, solved
+        points = _least(stage, h)
+        solved += len(points)
+        if points:  # else the hub set admits no purchase
+            bounds[h] = min(q.bound for q in points)
+            best = _best_of(relax, stage, points, bounds[h], best)
+        return points
+
+    if len(hub_sets) == 1:
+        search(hub_sets[0])
+    else:
+        at_start = {h: stage.at(h, stage.start).bound for h in hub_sets}
+        first = max(hub_sets, key=at_start.__getitem__)
+        points = search(first)
+        x = min(points, key=lambda q: q.bound).x if points else stage.start
+        probes = {h: stage.at(h, x).bound for h in hub_sets if h != first}
+        solved += len(at_start) + len(probes)
+        for h in sorted(probes, key=lambda h: -probes[h]):
+            if best is not None and probes[h] - best.objective < 1.0:
+                bounds[h] = probes[h]  # nothing better in this hub set
+            else:
+                search(h)
     bound = max(bounds.values(), default=np.inf)  # (no hub set searched: nothing proven)
-    purchases = stage.purchases([q for points in searched.values() for q in points]) + ([known] if known else [])
-    best = max((q for q in purchases if q.spent <= relax.c.budget), key=lambda q: q.objective)
-    if not stage.best_for_its_groups:
-        # the relaxation's least point and the two around it, in each hub set that may hold a better allocation
-        near = {h: sorted(points, key=lambda q: q.bound)[:3] for h, points in searched.items()}
-        for core_size in CORE_SIZES:
-            if bound - best.objective < 1.0:
-                break
-            for h, points in near.items():
-                if bounds[h] - best.objective < 1.0:
-                    continue  # nothing better in this hub set
-                for q in points:
-                    done = stage.completed(q, core_size)
-                    if done is not None and done.objective > best.objective:
-                        best = done
-    return best, bound, sum(map(len, searched.values()))
+    return best, bound, solved
+
+
+def _best_of(relax: _Relaxation, stage, points: list[_Point], bound: float, best: _Point | None) -> _Point:
+    """The best of ``best`` and the purchases of one hub set's relaxations, refined (for a knapsack) over the
+    rows at the margin of its least relaxation and the two around it until one meets the hub set's bound."""
+    for q in stage.purchases(points):
+        if q.spent <= relax.c.budget and (best is None or q.objective > best.objective):
+            best = q
+    if stage.best_for_its_groups:
+        return best
+    near = sorted(points, key=lambda q: q.bound)[:3]
+    for core_size in CORE_SIZES:
+        if best is not None and bound - best.objective < 1.0:
+            break
+        for q in near:
+            done = stage.completed(q, core_size)
+            if done is not None and (best is None or done.objective > best.objective):
+                best = done
+    return best
 
 
 def _least(stage, h: int) -> list[_Point]:

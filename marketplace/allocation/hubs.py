@@ -24,7 +24,7 @@ from .compiled import Compiled
 from .exhaustive import _NONE, _incidence, _shared_groups
 from .solution import Solution
 
-MAX_HUBS = 8
+MAX_HUBS = 12  # 4,096 hub sets at most; MAX_PASSES bounds hub sets x local sets
 # passes x derivations: about 1 s of numpy at the limit (100k rows with alternatives: 16 passes)
 MAX_CELLS = 1 << 25
 # each pass is a few numpy calls (tens of microseconds on a small answer): past this, the integer program wins

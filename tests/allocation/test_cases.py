@@ -412,3 +412,16 @@ def test_every_solver_a_quote_can_name_is_explained() -> None:
     package = Path(__file__).resolve().parents[2] / "marketplace" / "allocation"
     named = {m for f in package.glob("*.py") for m in re.findall(r'strategy="(\w+)"', f.read_text())}
     assert named and named <= set(SOLVED_BY)
+
+
+def test_eight_providers_with_fees_are_solved_exactly_under_a_budget() -> None:
+    from marketplace.allocation import hubs
+    from marketplace.allocation.compiled import compile_problem
+
+    # the eight fees and the most popular label are hubs: 512 hub sets, most bounded without a search
+    problem = _generated(2000, seed=3, alternatives=0.2, budget_fraction=0.3, providers=8)
+    assert len(hubs.plan(compile_problem(problem)).hubs) == 9
+    alloc = allocate(problem)
+    exact = allocate(problem, strategy="milp", time_limit=60)
+    assert alloc.strategy == "lagrangian" and alloc.optimal and exact.optimal
+    assert alloc.objective == exact.objective
