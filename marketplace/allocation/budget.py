@@ -24,6 +24,7 @@ best purchase for both.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,9 +34,9 @@ from .exhaustive import _NONE
 from .hubs import Passes, _Plan
 from .solution import Solution
 
-# row costs kept per (hub set, local set, row): 64 MB of int32 at the limit (1M rows with 16 sets: 1M-row
-# answers with a budget are exact in 11-30 s CPU, faster than the greedy), and a float64 copy of one hub
-# set's share for a relaxation
+# row costs kept per (hub set, local set, row), hub sets computed when needed and the least recently used
+# dropped: 64 MB of int32 at the limit (1M rows with 16 sets all kept: 1M-row answers with a budget are exact
+# in 11-30 s CPU, faster than the greedy), and a float64 copy of one hub set's share for a relaxation
 MAX_TABLE = 1 << 24
 MAX_ITERATIONS = 100
 # rows x budget cells of the knapsack over the rows nearest the margin (bytes of its choice table)
@@ -70,19 +71,28 @@ class _Relaxation:
     def __init__(self, c: Compiled, p: _Plan) -> None:
         self.c, self.plan = c, p
         self.ev = ev = Passes(c, p)
-        n_hubs = 1 << len(p.hubs)
-        # int32 where every derivation's cost fits (halves the table); 0 where no derivation fits
+        # int32 where every derivation's cost fits (halves the tables)
         small = int(ev.private_cost.max(initial=0)) < np.iinfo(np.int32).max
-        self.cost = np.empty((n_hubs, ev.n_local, c.n_rows), dtype=np.int32 if small else np.int64)
-        self.usable = np.empty((n_hubs, ev.n_local, c.n_rows), dtype=bool)
-        for h in range(n_hubs):
-            for t in range(ev.n_local):
-                cost = ev.row_cost(h, t)
-                self.usable[h, t] = usable = cost < _NONE
-                self.cost[h, t] = np.where(usable, cost, 0)
+        self._dtype = np.int32 if small else np.int64
+        # each hub set's row costs, computed when first needed; as many kept as MAX_TABLE cells allow
+        self._tables: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._keep = max(1, MAX_TABLE // max(1, ev.n_local * c.n_rows))
         self.local_price = ev.local_price.T.astype(np.float64)  # (local set, component)
         self.hub_price = ev.hub_price.astype(np.float64)
         self.rows = np.arange(c.n_rows)
+
+    def table(self, h: int) -> tuple[np.ndarray, np.ndarray]:
+        """Row costs of hub set ``h`` per (local set, row), 0 where no derivation fits, and where one does."""
+        if h in self._tables:
+            self._tables.move_to_end(h)
+            return self._tables[h]
+        cost = np.stack([self.ev.row_cost(h, t) for t in range(self.ev.n_local)])
+        usable = cost < _NONE
+        table = np.where(usable, cost, 0).astype(self._dtype), usable
+        self._tables[h] = table
+        if len(self._tables) > self._keep:
+            self._tables.popitem(last=False)
+        return table
 
     def hub_sets(self) -> list[int]:
         return [h for h in range(len(self.hub_price)) if self.ev.hub_price[h] <= self.c.budget]
@@ -90,13 +100,14 @@ class _Relaxation:
     def relax(self, h: int, worth: np.ndarray, kappa: float) -> _Relaxed:
         """The most of sum(worth - kappa x cost) over rows bought, less kappa x the groups' price, among
         purchases of hub set ``h``."""
-        gain = np.where(self.usable[h], worth - kappa * self.cost[h], 0.0)
+        cost, usable = self.table(h)
+        gain = np.where(usable, worth - kappa * cost, 0.0)
         take = gain > 0
         parts = self.ev.per_component(np.where(take, gain, 0.0)) - kappa * self.local_price
         local = parts.argmax(axis=0)  # per component
         t_row = local[self.plan.component]
         taken = take[t_row, self.rows]
-        spent = self.fixed_cost(h, local) + int(self.cost[h, t_row, self.rows][taken].sum(dtype=np.int64))
+        spent = self.fixed_cost(h, local) + int(cost[t_row, self.rows][taken].sum(dtype=np.int64))
         value = float(parts.max(axis=0).sum() - kappa * self.hub_price[h])
         magnitude = float(np.abs(worth[taken]).sum()) + kappa * spent
         return _Relaxed(value, local, taken, spent, magnitude)
@@ -107,7 +118,8 @@ class _Relaxation:
     def row_costs(self, h: int, local: np.ndarray) -> np.ndarray:
         """Each row's cost under those groups, _NONE where no derivation fits."""
         t_row = local[self.plan.component]
-        return np.where(self.usable[h, t_row, self.rows], self.cost[h, t_row, self.rows], _NONE)
+        cost, usable = self.table(h)
+        return np.where(usable[t_row, self.rows], cost[t_row, self.rows], _NONE)
 
 
 def _bound(value: float, magnitude: float) -> float:
@@ -279,12 +291,13 @@ class _Cheapest:
 
 
 def applicable(c: Compiled, p: _Plan | None) -> bool:
-    """A budget binds, the cost table fits, and the rows all have values or none has (as in a market quote)."""
+    """A budget binds, one hub set's cost table fits, and the rows all have values or none has (as in a market
+    quote)."""
     return (
         c.budget is not None
         and p is not None
         and (not c.unlimited.any() or bool(c.unlimited.all()))
-        and (1 << len(p.hubs)) * (1 << p.width) * c.n_rows <= MAX_TABLE
+        and (1 << p.width) * c.n_rows <= MAX_TABLE
     )
 
 

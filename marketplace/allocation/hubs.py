@@ -25,8 +25,9 @@ from .exhaustive import _NONE, _incidence, _shared_groups
 from .solution import Solution
 
 MAX_HUBS = 12  # 4,096 hub sets at most; MAX_PASSES bounds hub sets x local sets
-# passes x derivations: about 1 s of numpy at the limit (100k rows with alternatives: 16 passes)
-MAX_CELLS = 1 << 25
+# passes x derivations: about 2 s of numpy at the limit (100k rows with alternatives: 16 passes; 10k rows from
+# eight providers with access fees: 2,048 passes, 35M cells)
+MAX_CELLS = 1 << 26
 # each pass is a few numpy calls (tens of microseconds on a small answer): past this, the integer program wins
 MAX_PASSES = 1 << 12
 _NO = np.iinfo(np.int64).min // 4  # "no allocation": below any objective, yet safe to add a few of
