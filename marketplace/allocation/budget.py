@@ -80,6 +80,7 @@ class _Relaxation:
         self.local_price = ev.local_price.T.astype(np.float64)  # (local set, component)
         self.hub_price = ev.hub_price.astype(np.float64)
         self.rows = np.arange(c.n_rows)
+        self.solved = 0  # relaxations solved
 
     def table(self, h: int) -> tuple[np.ndarray, np.ndarray]:
         """Row costs of hub set ``h`` per (local set, row), 0 where no derivation fits, and where one does."""
@@ -100,6 +101,7 @@ class _Relaxation:
     def relax(self, h: int, worth: np.ndarray, kappa: float) -> _Relaxed:
         """The most of sum(worth - kappa x cost) over rows bought, less kappa x the groups' price, among
         purchases of hub set ``h``."""
+        self.solved += 1
         cost, usable = self.table(h)
         gain = np.where(usable, worth - kappa * cost, 0.0)
         take = gain > 0
@@ -114,6 +116,15 @@ class _Relaxation:
 
     def fixed_cost(self, h: int, local: np.ndarray) -> int:
         return int(self.ev.hub_price[h]) + int(self.ev.local_price[np.arange(len(local)), local].sum())
+
+    def spent(self, q: _Point, take: np.ndarray, cost: np.ndarray) -> int:
+        """What buying the rows ``take`` (at ``cost``, from ``row_costs``) with the point's groups costs."""
+        return self.fixed_cost(q.hubs, q.local) + int(cost[take].sum())
+
+    def cheapest_first(self, cost: np.ndarray) -> np.ndarray:
+        """The rows some derivation fits, cheapest first (``cost`` from ``row_costs``)."""
+        usable = np.flatnonzero(cost < _NONE)
+        return usable[np.argsort(cost[usable], kind="stable")]
 
     def row_costs(self, h: int, local: np.ndarray) -> np.ndarray:
         """Each row's cost under those groups, _NONE where no derivation fits."""
@@ -149,7 +160,7 @@ class _MostValue:
         return [self._repaired(q) for q in points]
 
     def _point(self, q: _Point, take: np.ndarray, cost: np.ndarray) -> _Point:
-        spent = self.relax.fixed_cost(q.hubs, q.local) + int(cost[take].sum())
+        spent = self.relax.spent(q, take, cost)
         return _Point(q.x, q.bound, q.slope, q.hubs, q.local, take, spent, int(self.c.value[take].sum()) - spent)
 
     def _repaired(self, q: _Point) -> _Point:
@@ -198,7 +209,7 @@ class _MostValue:
         take[core] = False
         core = core[cost[core] > 0]  # rows costing nothing are simply bought
         take[candidates[cost[candidates] == 0]] = True
-        spent = self.relax.fixed_cost(q.hubs, q.local) + int(cost[take].sum())
+        spent = self.relax.spent(q, take, cost)
         room = min(c.budget - spent, int(cost[core].sum()))
         if room < 0 or len(core) * (room + 1) > MAX_CORE_CELLS:
             return None
@@ -246,13 +257,11 @@ class _MostRows:
             room = self.c.budget - self.relax.fixed_cost(q.hubs, q.local)
             if room < 0:
                 continue
-            usable = np.flatnonzero(cost < _NONE)
-            order = usable[np.argsort(cost[usable], kind="stable")]
+            order = self.relax.cheapest_first(cost)
             n = int(np.searchsorted(np.cumsum(cost[order]), room, side="right"))
             take = np.zeros(self.c.n_rows, dtype=bool)
             take[order[:n]] = True
-            spent = self.relax.fixed_cost(q.hubs, q.local) + int(cost[take].sum())
-            out.append(_Point(q.x, q.bound, q.slope, q.hubs, q.local, take, spent, n))
+            out.append(_Point(q.x, q.bound, q.slope, q.hubs, q.local, take, self.relax.spent(q, take, cost), n))
         return out
 
 
@@ -279,12 +288,12 @@ class _Cheapest:
         out = []
         for q in points:
             cost = self.relax.row_costs(q.hubs, q.local)
-            order = np.argsort(cost, kind="stable")[: self.rows]
-            if len(order) < self.rows or (self.rows and cost[order[-1]] >= _NONE):
+            order = self.relax.cheapest_first(cost)[: self.rows]
+            if len(order) < self.rows:
                 continue  # these groups cannot buy that many rows
             take = np.zeros(self.c.n_rows, dtype=bool)
             take[order] = True
-            spent = self.relax.fixed_cost(q.hubs, q.local) + int(cost[take].sum())
+            spent = self.relax.spent(q, take, cost)
             if spent <= self.c.budget:
                 out.append(_Point(q.x, q.bound, q.slope, q.hubs, q.local, take, spent, -spent))
         return out
@@ -306,37 +315,34 @@ def solve_budget(c: Compiled, p: _Plan) -> Solution:
     largest over hub sets (each hub set is a branch of its own)."""
     relax = _Relaxation(c, p)
     if c.unlimited.any():
-        most, bound, searched = _solve_stage(relax, _MostRows(relax))
+        most, bound = _solve_stage(relax, _MostRows(relax))
         rows_proven = bound - most.objective < 1.0
         known = _Point(0.0, np.inf, 0.0, most.hubs, most.local, most.take, most.spent, -most.spent)
-        best, bound, more = _solve_stage(relax, _Cheapest(relax, most.objective), known)
-        searched += more
+        best, bound = _solve_stage(relax, _Cheapest(relax, most.objective), known)
         optimal = rows_proven and bound - best.objective < 1.0
     else:
-        best, bound, searched = _solve_stage(relax, _MostValue(relax))
+        best, bound = _solve_stage(relax, _MostValue(relax))
         optimal = bound - best.objective < 1.0  # objectives are whole minor units
     notes = [
-        f"Lagrangian bound after {searched} relaxations over {len(p.hubs)} shared item groups, then "
+        f"Lagrangian bound after {relax.solved} relaxations over {len(p.hubs)} shared item groups, then "
         f"{p.n_components} parts of at most {p.width}"
     ]
     chosen = relax.ev.chosen(best.hubs, best.local, best.take)
     return Solution(chosen=chosen, strategy="lagrangian", upper_bound=bound, optimal=optimal, notes=notes)
 
 
-def _solve_stage(relax: _Relaxation, stage, known: _Point | None = None) -> tuple[_Point, float, int]:
-    """The best purchase found (or ``known``, a purchase the stage admits), the bound, and how many relaxations
-    were solved.
+def _solve_stage(relax: _Relaxation, stage, known: _Point | None = None) -> tuple[_Point, float]:
+    """The best purchase found (or ``known``, a purchase the stage admits), and the bound.
 
     With many hub sets, most cannot hold the best purchase: each is first bounded at one multiplier (that of
     the least bound of the most promising one, searched first), and searched down to its least bound only if
     that first bound leaves room above the best purchase found so far."""
     hub_sets = relax.hub_sets()
-    best, bounds, solved = known, {}, 0
+    best, bounds = known, {}
 
-    def search(h: int) -> list[_Point]:
-        nonlocal best, solved
-        points = _least(stage, h)
-        solved += len(points)
+    def search(h: int, start: _Point | None = None) -> list[_Point]:
+        nonlocal best
+        points = _least(stage, h, start)
         if points:  # else the hub set admits no purchase
             bounds[h] = min(q.bound for q in points)
             best = _best_of(relax, stage, points, bounds[h], best)
@@ -345,19 +351,18 @@ def _solve_stage(relax: _Relaxation, stage, known: _Point | None = None) -> tupl
     if len(hub_sets) == 1:
         search(hub_sets[0])
     else:
-        at_start = {h: stage.at(h, stage.start).bound for h in hub_sets}
-        first = max(hub_sets, key=at_start.__getitem__)
-        points = search(first)
+        at_start = {h: stage.at(h, stage.start) for h in hub_sets}
+        first = max(hub_sets, key=lambda h: at_start[h].bound)
+        points = search(first, at_start[first])
         x = min(points, key=lambda q: q.bound).x if points else stage.start
         probes = {h: stage.at(h, x).bound for h in hub_sets if h != first}
-        solved += len(at_start) + len(probes)
         for h in sorted(probes, key=lambda h: -probes[h]):
             if best is not None and probes[h] - best.objective < 1.0:
                 bounds[h] = probes[h]  # nothing better in this hub set
             else:
-                search(h)
+                search(h, at_start[h])
     bound = max(bounds.values(), default=np.inf)  # (no hub set searched: nothing proven)
-    return best, bound, solved
+    return best, bound
 
 
 def _best_of(relax: _Relaxation, stage, points: list[_Point], bound: float, best: _Point | None) -> _Point:
@@ -379,10 +384,11 @@ def _best_of(relax: _Relaxation, stage, points: list[_Point], bound: float, best
     return best
 
 
-def _least(stage, h: int) -> list[_Point]:
+def _least(stage, h: int, start: _Point | None = None) -> list[_Point]:
     """Relaxations of hub set ``h`` down to the least one, by cutting planes: where the supporting lines of a
-    multiplier below the least (slope < 0) and one above it meet."""
-    low = stage.at(h, stage.start)
+    multiplier below the least (slope < 0) and one above it meet. ``start``: its relaxation at the stage's
+    start, if solved already."""
+    low = start or stage.at(h, stage.start)
     if low.slope >= 0:  # the least is at the start
         return [low]
     high = stage.at(h, stage.end)
