@@ -112,9 +112,9 @@ class Federation:
             raise QueryCancelled("query cancelled")
         fetched = time.perf_counter()
         patterns = collect_patterns(parsed.algebra)
-        if result is None and progress is not None:
-            progress(_evaluating(fetcher))
         if result is None:
+            if progress is not None:
+                progress(_evaluating(fetcher))
             evaluate = self.evaluator or evaluate_fetched
             result = evaluate(Evaluation(parsed, base_iri, fetcher.triples, patterns, provenance, self.max_rows))
         result.patterns = [p.text for p in patterns]
@@ -166,15 +166,15 @@ class Evaluation:
     max_rows: int | None
 
 
-def evaluate_fetched(job: Evaluation) -> QueryResult:
+def evaluate_fetched(evaluation: Evaluation) -> QueryResult:
     """The query over the fetched triples with Oxigraph, then each row's provenance, in this thread."""
     store = ox.Store()
-    store.extend(ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in job.triples)
-    parsed = job.parsed
-    result = _evaluate(store, parsed.text, job.base_iri, parsed.kind, job.max_rows)
-    if job.provenance:
+    store.extend(ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in evaluation.triples)
+    parsed = evaluation.parsed
+    result = _evaluate(store, parsed.text, evaluation.base_iri, parsed.kind, evaluation.max_rows)
+    if evaluation.provenance:
         rows = result.rows if parsed.kind == "SELECT" else None
-        result.provenance = compute_provenance(parsed.algebra, job.patterns, store, job.triples, rows)
+        result.provenance = compute_provenance(parsed.algebra, evaluation.patterns, store, evaluation.triples, rows)
     return result
 
 

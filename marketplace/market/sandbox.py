@@ -81,9 +81,7 @@ def _forked(child: Callable[[int], None], seconds: float, max_bytes: int) -> tup
 
 
 def _child(store: ox.Store, query: str, render: Renderer, out: int, max_memory: int) -> None:
-    code = 0
-    try:
-        _limit_memory(max_memory)
+    def answer() -> bytes:
         try:
             body, content_type = render(store.query(query))
             head = {"status": 200, "content_type": content_type}
@@ -95,7 +93,17 @@ def _child(store: ox.Store, query: str, render: Renderer, out: int, max_memory: 
             body, head = b"The query needs more memory than this endpoint allows.", {"status": 413}
         except (OSError, ValueError) as exc:
             body, head = f"The query could not be evaluated: {exc}".encode(), {"status": 400}
-        _write_all(out, json.dumps(head).encode() + b"\n" + body)
+        return json.dumps(head).encode() + b"\n" + body
+
+    _write_and_exit(answer, out, max_memory)
+
+
+def _write_and_exit(produce: Callable[[], bytes], out: int, max_memory: int) -> None:
+    """In the child: limit its memory, write what ``produce`` makes to the pipe, and exit."""
+    code = 0
+    try:
+        _limit_memory(max_memory)
+        _write_all(out, produce())
     except BaseException:  # noqa: BLE001 - the parent reports a child that wrote nothing
         code = 1
     finally:
@@ -131,9 +139,7 @@ def call_limited(fn: Callable[[], T], *, seconds: float, max_bytes: int, max_mem
 
 
 def _call_in_child(fn: Callable[[], object], out: int, max_memory: int) -> None:
-    code = 0
-    try:
-        _limit_memory(max_memory)
+    def result() -> bytes:
         try:
             head, payload = b"returned", pickle.dumps(fn(), protocol=pickle.HIGHEST_PROTOCOL)
         except MemoryError:
@@ -144,11 +150,9 @@ def _call_in_child(fn: Callable[[], object], out: int, max_memory: int) -> None:
                 head, payload = b"raised", pickle.dumps(exc)
             except Exception:  # noqa: BLE001 - an exception that does not pickle: its words
                 head, payload = b"raised", pickle.dumps(RuntimeError(f"{type(exc).__name__}: {exc}"))
-        _write_all(out, head + b"\n" + payload)
-    except BaseException:  # noqa: BLE001 - the parent reports a child that wrote nothing
-        code = 1
-    finally:
-        os._exit(code)  # no atexit, no Django clean-up, no flushing of the parent's buffers
+        return head + b"\n" + payload
+
+    _write_and_exit(result, out, max_memory)
 
 
 def _limit_memory(max_memory: int) -> None:
